@@ -1,0 +1,1 @@
+"""AST Studio desktop app (Qt). `ast-studio` is `app.__main__:main`."""

@@ -1,0 +1,175 @@
+"""`Classifier`: the one door from the app and CLI into the model.
+
+Loads a model folder (or hub id from the cache), picks a device, and turns 16 kHz audio into
+label scores, embeddings, attention maps, and per-window scores for long audio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ast_core import attention
+from ast_core.audio import load_audio
+from ast_core.checkpoints import LoadedModel, load_model
+from ast_core.features import compute_fbank, features, normalize
+from ast_core.model_store import resolve
+
+
+def pick_device(preference: str | None = None) -> torch.device:
+    """`preference` ("cpu", "cuda", "mps", or None for the best available)."""
+    if preference:
+        return torch.device(preference)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class Prediction:
+    scores: np.ndarray  # (num_labels,) sigmoid or softmax outputs
+    labels: list[str]
+    embedding: np.ndarray  # (embed_dim,)
+    attention_last: np.ndarray | None = None  # (f, t) prefix-token attention, last layer
+    attention_rollout: np.ndarray | None = None  # (f, t) attention rollout over all layers
+    layer_attention: np.ndarray | None = None  # (layers, f, t) per-layer prefix attention
+
+    def top(self, k: int = 5, threshold: float = 0.0) -> list[tuple[str, float]]:
+        """The k best (label, score) pairs with score >= threshold, best first."""
+        order = np.argsort(-self.scores, kind="stable")[:k]
+        return [
+            (self.labels[i], float(self.scores[i])) for i in order if self.scores[i] >= threshold
+        ]
+
+
+@dataclass
+class WindowScores:
+    starts: np.ndarray  # (windows,) seconds
+    ends: np.ndarray  # (windows,) seconds
+    scores: np.ndarray  # (windows, num_labels)
+
+
+class Classifier:
+    """A loaded model ready to score audio; all inputs are mono float32 at 16 kHz."""
+
+    def __init__(self, loaded: LoadedModel, device: str | torch.device | None = None):
+        self.loaded = loaded
+        self.device = pick_device(str(device) if device else None)
+        self.model = loaded.model.to(self.device).eval()
+        self.labels = loaded.labels
+        self.fbank = loaded.fbank
+        self.name = loaded.source
+
+    @classmethod
+    def load(cls, source: str | Path, device: str | None = None) -> Classifier:
+        """From a model folder path, a user model name, or a cached hub id."""
+        return cls(load_model(resolve(source)), device)
+
+    @property
+    def window_seconds(self) -> float:
+        return self.fbank.window_seconds
+
+    @property
+    def label_mode(self) -> str:
+        return self.model.cfg.label_mode
+
+    def spectrogram(self, waveform: np.ndarray) -> np.ndarray:
+        """Log-mel spectrogram of the whole clip for display, `(samples,) -> (frames, mels)`."""
+        with torch.inference_mode():
+            return compute_fbank(torch.from_numpy(_as_batch(waveform)), self.fbank)[0].numpy()
+
+    def _inputs(self, waves: np.ndarray) -> torch.Tensor:
+        return features(torch.from_numpy(waves), self.fbank).to(self.device)
+
+    def predict(self, waveform: np.ndarray, attention_maps: bool = False) -> Prediction:
+        """Scores for one clip (cropped/padded to the model window, as the reference does)."""
+        x = self._inputs(_as_batch(waveform))
+        with torch.inference_mode():
+            if not attention_maps:
+                tokens = self.model.forward_features(x)
+                emb = self.model.pool(tokens)
+                scores = self.model.scores(self.model.forward_head(emb))
+                return Prediction(scores[0].cpu().numpy(), self.labels, emb[0].cpu().numpy())
+            out = self.model.forward_with_attention(x)
+            scores = self.model.scores(out.logits)
+            prefix, grid = self.model.cfg.num_prefix_tokens, self.model.cfg.grid
+            layers = torch.stack([attention.prefix_map(a, prefix, grid) for a in out.attentions])
+            return Prediction(
+                scores[0].cpu().numpy(),
+                self.labels,
+                out.embedding[0].cpu().numpy(),
+                attention_last=layers[-1, 0].cpu().numpy(),
+                attention_rollout=attention.rollout(out.attentions, prefix, grid)[0].cpu().numpy(),
+                layer_attention=layers[:, 0].cpu().numpy(),
+            )
+
+    def predict_file(self, path: str | Path, attention_maps: bool = False) -> Prediction:
+        return self.predict(load_audio(path), attention_maps)
+
+    def window_starts(self, num_samples: int, window_s: float, hop_s: float) -> np.ndarray:
+        """Start sample of each window; the last window reaches the end of the audio."""
+        rate = self.fbank.sample_rate
+        win, hop = round(window_s * rate), max(1, round(hop_s * rate))
+        if num_samples <= win:
+            return np.zeros(1, dtype=np.int64)
+        starts = np.arange(0, num_samples - win + 1, hop)
+        if starts[-1] + win < num_samples:
+            starts = np.append(starts, num_samples - win)
+        return starts
+
+    def score_windows(
+        self,
+        waveform: np.ndarray,
+        window_s: float | None = None,
+        hop_s: float | None = None,
+        batch_size: int = 8,
+    ) -> WindowScores:
+        """Per-window scores for long audio: `(samples,) -> (windows, num_labels)`.
+
+        Defaults: the model's window with 50 % overlap. Windows shorter than the model's input
+        are zero-padded as in the reference.
+        """
+        window_s = window_s or self.window_seconds
+        hop_s = hop_s or window_s / 2
+        rate = self.fbank.sample_rate
+        win = round(window_s * rate)
+        starts = self.window_starts(len(waveform), window_s, hop_s)
+        padded = np.pad(waveform.astype(np.float32), (0, max(0, win - len(waveform))))
+        rows = list(self.iter_scores(padded[s : s + win] for s in starts))
+        scores = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), np.float32)
+        ends = np.minimum(starts + win, len(waveform)) / rate
+        return WindowScores(starts / rate, ends, scores)
+
+    def iter_scores(
+        self, windows: Iterable[np.ndarray], batch_size: int = 8
+    ) -> Iterator[np.ndarray]:
+        """Scores for a stream of equal-length windows, `batch_size` per forward pass."""
+        batch: list[np.ndarray] = []
+        for w in windows:
+            batch.append(w)
+            if len(batch) == batch_size:
+                yield self.score_batch(np.stack(batch))
+                batch = []
+        if batch:
+            yield self.score_batch(np.stack(batch))
+
+    def score_batch(self, waves: np.ndarray) -> np.ndarray:
+        """`(batch, samples) -> (batch, num_labels)` scores."""
+        with torch.inference_mode():
+            return self.model.scores(self.model(self._inputs(waves))).float().cpu().numpy()
+
+    def normalized_input(self, waveform: np.ndarray) -> np.ndarray:
+        """The exact model input for a clip, `(samples,) -> (target_length, mels)`."""
+        fb = compute_fbank(torch.from_numpy(_as_batch(waveform)), self.fbank)
+        return normalize(fb, self.fbank)[0].numpy()
+
+
+def _as_batch(waveform: np.ndarray) -> np.ndarray:
+    w = np.asarray(waveform, dtype=np.float32)
+    return w[None] if w.ndim == 1 else w

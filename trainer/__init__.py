@@ -1,0 +1,1 @@
+"""Fine-tuning the AST on labelled folders (no Qt)."""
