@@ -58,7 +58,8 @@ def compute_fbank(waveforms: torch.Tensor, cfg: FbankConfig) -> torch.Tensor:
     """Raw log-mel filterbanks, `(batch, samples) -> (batch, frames, num_mel_bins)`.
 
     All waveforms in a batch have the same length. Each is made zero-mean first, as the
-    reference does, then passed to kaldi fbank with the reference arguments.
+    reference does, then passed to kaldi fbank with the reference arguments. float64 input
+    is computed in float64 (tests use it as the exact answer); the output is float32.
     """
     if waveforms.ndim != 2:
         raise ValueError(f"expected (batch, samples), got shape {tuple(waveforms.shape)}")
@@ -66,7 +67,7 @@ def compute_fbank(waveforms: torch.Tensor, cfg: FbankConfig) -> torch.Tensor:
     if waveforms.shape[1] < min_samples:  # kaldi needs one full frame
         waveforms = F.pad(waveforms, (0, min_samples - waveforms.shape[1]))
     out = []
-    for wav in waveforms.float():
+    for wav in waveforms if waveforms.is_floating_point() else waveforms.float():
         wav = wav - wav.mean()
         out.append(
             kaldi.fbank(
@@ -81,7 +82,7 @@ def compute_fbank(waveforms: torch.Tensor, cfg: FbankConfig) -> torch.Tensor:
                 frame_shift=cfg.frame_shift_ms,
             )
         )
-    return torch.stack(out)
+    return torch.stack(out).float()
 
 
 def normalize(fbank: torch.Tensor, cfg: FbankConfig) -> torch.Tensor:

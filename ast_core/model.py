@@ -52,7 +52,7 @@ class ModelConfig:
         if size not in SIZES:
             raise ValueError(f"unknown model size {size!r}; choose one of {', '.join(SIZES)}")
         dim, depth, heads = SIZES[size]
-        return cls(embed_dim=dim, depth=depth, num_heads=heads, **kwargs)
+        return cls(**{"embed_dim": dim, "depth": depth, "num_heads": heads, **kwargs})
 
     @property
     def grid(self) -> tuple[int, int]:

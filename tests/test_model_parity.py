@@ -1,0 +1,159 @@
+"""Logits equal transformers' ASTForAudioClassification on the same weights."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ast_core.checkpoints import (
+    load_model,
+    model_from_weights,
+    read_weights_file,
+    save_model,
+)
+from ast_core.features import FbankConfig
+from ast_core.model import ModelConfig
+from tests.model_factory import make_model, reference_state_dict, tiny_config
+
+
+def _hf_model(cfg: ModelConfig):
+    from transformers import ASTConfig, ASTForAudioClassification
+
+    hf_cfg = ASTConfig(
+        hidden_size=cfg.embed_dim,
+        num_hidden_layers=cfg.depth,
+        num_attention_heads=cfg.num_heads,
+        intermediate_size=int(cfg.embed_dim * cfg.mlp_ratio),
+        frequency_stride=cfg.fstride,
+        time_stride=cfg.tstride,
+        max_length=cfg.target_length,
+        num_labels=cfg.num_labels,
+        layer_norm_eps=cfg.layer_norm_eps,
+    )
+    torch.manual_seed(0)
+    model = ASTForAudioClassification(hf_cfg).eval()
+    with torch.no_grad():  # norms and biases not trivially 1/0, so mapping mistakes show
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
+CASES = [
+    pytest.param(
+        ModelConfig.for_size("base384", num_labels=527, layer_norm_eps=1e-12, head_norm_eps=1e-12),
+        id="base384-1024",
+    ),
+    pytest.param(
+        tiny_config(
+            target_length=300,
+            num_labels=7,
+            layer_norm_eps=1e-12,
+            head_norm_eps=1e-12,
+            fstride=12,
+            tstride=14,
+        ),
+        id="tiny-300-s12x14",
+    ),
+    pytest.param(
+        tiny_config(target_length=128, num_labels=35, layer_norm_eps=1e-12, head_norm_eps=1e-12),
+        id="tiny-128",
+    ),
+]
+
+
+@pytest.mark.parametrize("cfg", CASES)
+def test_hf_folder_round_trip_matches_transformers(tmp_path, cfg):
+    hf = _hf_model(cfg)
+    hf.save_pretrained(tmp_path / "hf")  # an official-layout folder, as on the hub
+    loaded = load_model(tmp_path / "hf")
+    assert loaded.config.grid == cfg.grid and loaded.config.target_length == cfg.target_length
+    x = torch.randn(2, cfg.target_length, 128)
+    with torch.inference_mode():
+        ref = hf(x).logits
+        assert (loaded.model(x) - ref).abs().max() <= 1e-4
+        # our folder loads in transformers and gives the same logits
+        save_model(
+            tmp_path / "ours",
+            loaded.model,
+            loaded.labels,
+            FbankConfig(target_length=cfg.target_length),
+        )
+        from transformers import ASTForAudioClassification
+
+        again = ASTForAudioClassification.from_pretrained(tmp_path / "ours").eval()
+        assert (again(x).logits - ref).abs().max() <= 1e-4
+        assert (load_model(tmp_path / "ours").model(x) - ref).abs().max() <= 1e-4
+
+
+@pytest.mark.parametrize("cfg", [CASES[0], CASES[2]])
+def test_reference_pth_import_matches_transformers(tmp_path, cfg):
+    hf = _hf_model(cfg)
+    hf.save_pretrained(tmp_path / "hf")
+    ours = load_model(tmp_path / "hf").model  # same weights as hf
+    torch.save(reference_state_dict(ours), tmp_path / "audioset_10_10.pth")
+    fbank = FbankConfig(target_length=cfg.target_length)
+    state = read_weights_file(tmp_path / "audioset_10_10.pth")
+    assert not any(k.startswith("head_dist") for k in state)
+    imported = model_from_weights(
+        state,
+        [str(i) for i in range(cfg.num_labels)],
+        fbank,
+        "test",
+        layer_norm_eps=cfg.layer_norm_eps,
+        head_norm_eps=cfg.head_norm_eps,
+    )
+    assert imported.config == cfg
+    x = torch.randn(1, cfg.target_length, 128)
+    with torch.inference_mode():
+        assert (imported.model(x) - hf(x).logits).abs().max() <= 1e-4
+
+
+def test_reference_eps_defaults_follow_the_reference(tmp_path):
+    cfg = tiny_config()
+    torch.save(reference_state_dict(make_model(cfg)), tmp_path / "m.pth")
+    loaded = model_from_weights(
+        read_weights_file(tmp_path / "m.pth"), list("abcde"), FbankConfig(target_length=128), "m"
+    )
+    assert (loaded.config.layer_norm_eps, loaded.config.head_norm_eps) == (1e-6, 1e-5)
+    assert loaded.model.blocks[0].norm1.eps == 1e-6 and loaded.model.head_norm.eps == 1e-5
+
+
+def test_attention_path_gives_the_same_logits_and_valid_maps():
+    cfg = tiny_config(target_length=200)
+    model = make_model(cfg)
+    x = torch.randn(2, 200, 128)
+    with torch.inference_mode():
+        out = model.forward_with_attention(x)
+        assert (out.logits - model(x)).abs().max() <= 1e-5
+        assert torch.allclose(out.embedding, model.pool(model.forward_features(x)), atol=1e-5)
+    tokens = cfg.num_patches + 2
+    assert len(out.attentions) == cfg.depth
+    assert out.attentions[0].shape == (2, tokens, tokens)
+    assert torch.allclose(out.attentions[-1].sum(-1), torch.ones(2, tokens), atol=1e-4)
+
+
+def test_attention_matches_transformers_eager_attention(tmp_path):
+    cfg = tiny_config(target_length=128, layer_norm_eps=1e-12, head_norm_eps=1e-12)
+    hf = _hf_model(cfg)
+    hf.save_pretrained(tmp_path / "hf")
+    hf.config._attn_implementation = "eager"
+    x = torch.randn(1, 128, 128)
+    with torch.inference_mode():
+        ref = hf(x, output_attentions=True).attentions
+        ours = load_model(tmp_path / "hf").model.forward_with_attention(x).attentions
+    for a, b in zip(ours, ref, strict=True):
+        assert (a - b.mean(dim=1)).abs().max() <= 1e-5
+
+
+def test_one_prefix_token_model_round_trips(tmp_path):
+    cfg = tiny_config(num_prefix_tokens=1)
+    model = make_model(cfg)
+    save_model(tmp_path / "m", model, list("abcde"), FbankConfig(target_length=128))
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["ast_studio"]["model"]["num_prefix_tokens"] == 1
+    loaded = load_model(tmp_path / "m")
+    x = torch.randn(1, 128, 128)
+    with torch.inference_mode():
+        assert torch.equal(loaded.model(x), model(x))
