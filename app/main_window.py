@@ -1,0 +1,449 @@
+"""The main window: builds docks and menus and connects signals. It computes nothing itself;
+decoding, features, inference and model loading run in workers (see `app.analysis`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import analysis, workers
+from app.attention_overlay import AttentionControls
+from app.display_controls import DisplayControls
+from app.error_reporter import ErrorReporter
+from app.labels_panel import LabelsPanel
+from app.log import log, log_path
+from app.menus import build_menus
+from app.no_model_banner import NoModelBanner
+from app.player import Player
+from app.settings import Settings
+from app.spectrogram_view import SpectrogramView
+from app.waveform_view import WaveformView
+from app.window_timeline import WindowTimeline
+
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aiff *.aif *.au);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None):
+        super().__init__()
+        self.setWindowTitle("AST Studio")
+        self.setAcceptDrops(True)
+        self.settings = settings or Settings()
+        self.errors = ErrorReporter(self)
+        self.player = Player(self)
+        self.classifier: Any = None  # an ast_core Classifier, only ever used inside workers
+        self.model_path = ""
+        self.model_state = "loading"  # "loading" | "ready" | "none"
+        self.clip: analysis.Clip | None = None
+        self.analysis: analysis.Analysis | None = None
+        self._generation = 0  # results of older clips/models are dropped
+        self._selected_label: str | None = None
+        self.created_at = time.monotonic()
+        self._build_views()
+        self._build_docks()
+        self.actions = build_menus(self)
+        self._restore_settings()
+        self._connect()
+        QTimer.singleShot(0, self.find_start_model)
+
+    # ------------------------------------------------------------ layout
+    def _build_views(self) -> None:
+        self.banner = NoModelBanner()
+        self.banner.hide()
+        self.waveform = WaveformView()
+        self.spectrogram = SpectrogramView()
+        self.timeline = WindowTimeline()
+        self.timeline.hide()
+        self.waveform.setXLink(self.spectrogram.plot)
+        self.timeline.setXLink(self.spectrogram.plot)
+        self.hint = QLabel("Open a sound (File → Open, or drop files here) or record one.")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        for w in (self.banner, self.hint, self.waveform):
+            layout.addWidget(w)
+        layout.addWidget(self.spectrogram, 1)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        self.model_label = QLabel("loading model…")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setRange(0, 100)
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.labels = LabelsPanel()
+        self.attention = AttentionControls()
+        self.display = DisplayControls()
+        self.files = QListWidget()
+        right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
+        self.docks = [self._dock("Labels", self.labels, right),
+                      self._dock("Attention", self.attention, right),
+                      self._dock("Display", self.display, right),
+                      self._dock("Files", self.files, left)]
+
+    def _connect(self) -> None:
+        self.labels.label_selected.connect(self.select_label)
+        self.labels.options_changed.connect(self._save_label_options)
+        self.attention.changed.connect(self._apply_attention_controls)
+        self.display.colormap_changed.connect(self._set_colormap)
+        self.display.db_range_changed.connect(self._set_db_range)
+        self.files.currentTextChanged.connect(self._file_chosen)
+        self.timeline.window_clicked.connect(self.show_window_attention)
+        self.player.position.connect(self._cursor)
+        self.player.stopped.connect(lambda: self._cursor(None))
+        self.banner.download_clicked.connect(lambda: self.choose_model())
+        self.banner.import_clicked.connect(lambda: self.choose_model(import_file=True))
+        self.banner.train_clicked.connect(self.open_train_dialog)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if not self.restoreGeometry(s.get("geometry")):
+            self.resize(1280, 800)
+        self.restoreState(s.get("window_state"))
+        self.labels.set_options(s.get("top_k"), s.get("threshold"))
+        self.display.set_values(s.get("colormap"), s.get("db_low"), s.get("db_high"))
+        self.spectrogram.set_colormap(s.get("colormap"))
+        self.spectrogram.set_db_range(s.get("db_low"), s.get("db_high"))
+        self.attention.visible.setChecked(s.get("attention_visible"))
+        self.attention.opacity.setValue(round(s.get("attention_opacity") * 100))
+        self._apply_attention_controls()
+        self.update_recent_menu()
+
+    # ------------------------------------------------------------ models
+    def find_start_model(self) -> None:
+        self._set_model_state("loading", "looking for a model…")
+        workers.start(_start_model, self.settings.get("model"),
+                      on_result=self._start_model_found, on_error=self._model_failed)
+
+    def _start_model_found(self, found: tuple[str | None, str]) -> None:
+        path, message = found
+        if path is None:
+            self._set_model_state("none", "no model")
+            self.banner.show_message(message)
+            self.labels.set_message(message)
+        else:
+            self.load_model(path)
+
+    def load_model(self, path: str) -> None:
+        """Load a model folder in a worker; the window keeps working meanwhile."""
+        self._set_model_state("loading", f"loading model {Path(path).name}…")
+        workers.start(analysis.load_classifier, path, self.settings.get("compute_device"),
+                      on_result=lambda clf: self._model_loaded(path, clf),
+                      on_error=self._model_failed)
+
+    def _model_loaded(self, path: str, classifier: Any) -> None:
+        self.classifier, self.model_path = classifier, path
+        self.settings.set("model", path)
+        self.banner.hide()
+        c = classifier
+        self._set_model_state("ready", f"model: {Path(path).name} ({c.label_mode}-label, "
+                              f"{len(c.labels)} labels, {c.window_seconds:.2f} s window)")
+        log.info("model loaded: %s", path)
+        if self.clip is not None:
+            self.show_clip(self.clip)
+
+    def _model_failed(self, exc: Exception) -> None:
+        if self.classifier is not None:
+            self._set_model_state("ready", self.model_label.text())
+        else:
+            self._set_model_state("none", "no model loaded")
+            self.banner.show_message(f"The model could not be loaded: {exc}")
+            self.labels.set_message("No model loaded.")
+        self.errors.report(exc, "Model")
+
+    def _set_model_state(self, state: str, text: str) -> None:
+        self.model_state = state
+        self.model_label.setText(text)
+
+    def choose_model(self, import_file: bool = False) -> None:
+        from app.model_picker import ModelPicker
+
+        picker = ModelPicker(self.model_path, self)
+        picker.model_chosen.connect(self.load_model)
+        picker.train_requested.connect(self.open_train_dialog)
+        picker.failed.connect(lambda e: self.errors.report(e, "Models"))
+        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        picker.open()
+        if import_file:
+            picker._ask_import_file()
+        self.picker = picker
+
+    def open_train_dialog(self) -> None:
+        try:
+            from app.train_dialog import TrainDialog
+        except ImportError:
+            self.errors.message("Training from the window is not available in this build yet; "
+                                "use `ast-studio train` in a terminal.", "Train")
+            return
+        dialog = TrainDialog(self)
+        dialog.model_ready.connect(self.load_model)
+        dialog.open()
+        self.train_dialog = dialog
+
+    # ------------------------------------------------------------ clips
+    def ask_open(self) -> None:
+        folder = self.settings.get("last_folder")
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open sounds", folder, AUDIO_FILTER)
+        if paths:
+            self.open_files(paths)
+
+    def open_files(self, paths: list[str]) -> None:
+        """Add files to the Files list and show the first of them."""
+        paths = [str(Path(p)) for p in paths]
+        if not paths:
+            return
+        self.settings.set("last_folder", str(Path(paths[0]).parent))
+        self.files.blockSignals(True)
+        for p in paths:
+            if not self.files.findItems(p, Qt.MatchFlag.MatchExactly):
+                self.files.addItem(p)
+        self.files.blockSignals(False)
+        self.open_path(paths[0])
+
+    def open_path(self, path: str) -> None:
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        gen = self._next_generation()
+        workers.start(analysis.decode, path,
+                      on_result=lambda clip: self._decoded(gen, clip),
+                      on_error=lambda e: self._open_failed(gen, e))
+
+    def _decoded(self, gen: int, clip: analysis.Clip) -> None:
+        if gen == self._generation:
+            self.settings.add_recent(clip.path or "")
+            self.update_recent_menu()
+            self.show_clip(clip)
+
+    def _open_failed(self, gen: int, exc: Exception) -> None:
+        self.statusBar().showMessage("Could not open the file.", 5000)
+        self.errors.report(exc, "Open")
+
+    def open_recording(self, samples: Any, rate: int) -> None:
+        name = time.strftime("Recording %H:%M:%S")
+        gen = self._next_generation()
+        workers.start(analysis.to_model_rate, samples, rate,
+                      on_result=lambda x: gen == self._generation and self.show_clip(
+                          analysis.Clip(name, x, None)),
+                      on_error=self.errors.report)
+
+    def show_clip(self, clip: analysis.Clip) -> None:
+        """Display a decoded clip, then classify it when a model is ready."""
+        self.player.stop()
+        self.clip, self.analysis = clip, None
+        gen = self._next_generation()
+        self.setWindowTitle(f"{clip.name} — AST Studio")
+        self.hint.hide()
+        self.waveform.set_clip(clip)
+        self.spectrogram.overlay.set_attention(None)
+        self.timeline.hide()
+        self.statusBar().showMessage(f"{clip.name}: {clip.duration:.2f} s")
+        workers.start(analysis.spectrogram, clip, self.classifier,
+                      on_result=lambda s: gen == self._generation and
+                      self.spectrogram.set_spectrogram(s),
+                      on_error=self.errors.report)
+        if self.classifier is None:
+            if self.model_state == "loading":
+                self.labels.set_message("loading model…")
+            return
+        self.labels.set_message(f"Classifying {clip.name}…")
+        self.progress.setValue(0)
+        self.progress.show()
+        workers.start(analysis.classify, self.classifier, clip,
+                      on_yield=lambda p: gen == self._generation and
+                      self.progress.setValue(round(p * 100)),
+                      on_result=lambda a: self._classified(gen, a),
+                      on_error=self._classify_failed)
+
+    def _classified(self, gen: int, result: analysis.Analysis) -> None:
+        if gen != self._generation:
+            return
+        self.progress.hide()
+        self.analysis = result
+        self.labels.set_analysis(result)
+        self.attention.set_layers(len([k for k in result.attention.grid if k.startswith("layer")]))
+        self._show_attention(result.attention)
+        top = result.top(1, 0.0)
+        if result.windows is not None and top:
+            self.timeline.show()
+            self._selected_label = top[0][0]
+            self.timeline.set_windows(result.windows, result.labels, self._selected_label)
+        self.statusBar().showMessage(f"Classified {self.clip.name if self.clip else ''}", 5000)
+
+    def _classify_failed(self, exc: Exception) -> None:
+        self.progress.hide()
+        self.labels.set_message("Classification failed (see the message).")
+        self.errors.report(exc, "Classify")
+
+    def _next_generation(self) -> int:
+        self._generation += 1
+        return self._generation
+
+    # ------------------------------------------------------------ attention
+    def select_label(self, label: str) -> None:
+        """Show that label's per-window scores, and attention of the window where it peaks."""
+        a = self.analysis
+        self._selected_label = label
+        if a is None or a.windows is None or label not in a.labels:
+            self.statusBar().showMessage(
+                "The attention map is the clip's (prefix-token attention is shared by all labels).",
+                5000)
+            return
+        self.timeline.set_windows(a.windows, a.labels, label)
+        column = a.windows.scores[:, a.labels.index(label)]
+        self.show_window_attention(int(column.argmax()))
+
+    def show_window_attention(self, index: int) -> None:
+        a, clip, gen = self.analysis, self.clip, self._generation
+        if a is None or a.windows is None or clip is None or self.classifier is None:
+            return
+        start = float(a.windows.starts[index])
+        self.timeline.mark(start, float(a.windows.ends[index]))
+        workers.start(analysis.attention_at, self.classifier, clip, start,
+                      on_result=lambda att: gen == self._generation and self._show_attention(att),
+                      on_error=self.errors.report)
+
+    def _show_attention(self, att: analysis.Attention) -> None:
+        self.spectrogram.overlay.set_attention(att, self.attention.source.currentText())
+        self._apply_attention_controls()
+        if self.analysis is not None and self.analysis.windows is not None:
+            end = att.offset_s + (self.classifier.window_seconds if self.classifier else 0)
+            self.timeline.mark(att.offset_s, end)
+        self.attention.note.setText(
+            f"Window {att.offset_s:.2f} s …: where the prefix tokens attended "
+            "(the same map for every label of this window).")
+
+    def _apply_attention_controls(self) -> None:
+        self.attention.apply(self.spectrogram.overlay)
+        self.settings.set("attention_visible", self.attention.visible.isChecked())
+        self.settings.set("attention_opacity", self.attention.opacity.value() / 100)
+
+    # ------------------------------------------------------------ small handlers
+    def _set_colormap(self, name: str) -> None:
+        self.spectrogram.set_colormap(name)
+        self.settings.set("colormap", name)
+
+    def _set_db_range(self, low: float, high: float) -> None:
+        self.spectrogram.set_db_range(low, high)
+        self.settings.set("db_low", low)
+        self.settings.set("db_high", high)
+
+    def _save_label_options(self, k: int, threshold: float) -> None:
+        self.settings.set("top_k", k)
+        self.settings.set("threshold", threshold)
+
+    def _file_chosen(self, path: str) -> None:
+        if path and (self.clip is None or self.clip.path != path):
+            self.open_path(path)
+
+    def _cursor(self, seconds: float | None) -> None:
+        self.spectrogram.set_cursor(seconds)
+        self.waveform.set_cursor(seconds)
+
+    def play(self) -> None:
+        if self.clip is None:
+            return
+        try:
+            self.player.play(self.clip.samples, self.clip.rate)
+        except Exception as e:  # no output device, device busy
+            self.errors.message(f"Cannot play sound: {e}", "Play")
+
+    def record(self) -> None:
+        from app.record_dialog import RecordDialog
+
+        dialog = RecordDialog(self.settings.get("input_device"), self)
+        dialog.recorded.connect(self.open_recording)
+        dialog.failed.connect(lambda e: self.errors.report(e, "Record"))
+        dialog.accepted.connect(
+            lambda: self.settings.set("input_device", dialog.device.currentText()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.record_dialog = dialog
+        if not dialog.has_device:
+            from app.recorder import NoInputDevice
+
+            self.errors.message(str(NoInputDevice()), "Record")
+
+    def save_wav(self, path: str | None = None) -> None:
+        if self.clip is None:
+            return
+        if path is None:
+            start = str(Path(self.settings.get("last_folder")) / f"{self.clip.name}.wav")
+            path, _ = QFileDialog.getSaveFileName(self, "Save as WAV", start, "WAV (*.wav)")
+        if path:
+            workers.start(_save_wav, path, self.clip.samples, self.clip.rate,
+                          on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 5000),
+                          on_error=self.errors.report)
+
+    def update_recent_menu(self) -> None:
+        menu = self.actions.get("recent") if hasattr(self, "actions") else None
+        if menu is None:
+            return
+        menu.clear()
+        for p in self.settings.get("recent_files"):
+            menu.addAction(p, lambda p=p: self.open_files([p]))
+        menu.setEnabled(not menu.isEmpty())
+
+    def open_log(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_path())))
+
+    def about(self) -> None:
+        text = f"AST Studio — see and label sounds.\nLog file: {log_path()}"
+        QMessageBox.about(self, "AST Studio", text)
+
+    # ------------------------------------------------------------ Qt events
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.player.stop()
+        self.settings.set("geometry", self.saveGeometry())
+        self.settings.set("window_state", self.saveState())
+        self.settings.sync()
+        workers.wait_all(10_000)
+        super().closeEvent(event)
+
+
+def _start_model(preferred: str) -> tuple[str | None, str]:
+    from ast_core.model_store import no_model_message
+
+    path = analysis.find_default_model(preferred)
+    return path, ("" if path else no_model_message())
+
+
+def _save_wav(path: str, samples: Any, rate: int) -> str:
+    from ast_core.audio import save_wav
+
+    save_wav(path, samples, rate)
+    return path
+

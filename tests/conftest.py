@@ -1,0 +1,94 @@
+"""Shared fixtures: offscreen Qt, private user data and HF cache, tiny random models, clips.
+
+Set before anything imports Qt or huggingface_hub (both read the environment once):
+- `QT_QPA_PLATFORM=offscreen` (unless the caller chose a platform, e.g. xcb under xvfb);
+- `HF_HUB_CACHE` -> an empty temporary folder and `HF_HUB_OFFLINE=1`: no test ever reads the
+  developer's real hub cache or the network. `hf_cache_model` fills that folder per test.
+Every test also gets its own `AST_STUDIO_DATA_DIR` (user models, settings, log) — see `user_data`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+HF_CACHE = Path(tempfile.mkdtemp(prefix="ast-test-hf-cache-"))
+os.environ["HF_HUB_CACHE"] = str(HF_CACHE)
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+
+TINY_LABELS = ["Speech", "Dog", "Music", "Siren", "Silence"]
+
+
+@pytest.fixture(autouse=True)
+def user_data(tmp_path, monkeypatch) -> Path:
+    """A private user data folder (models, settings.ini, logs) for each test."""
+    folder = tmp_path / "user-data"
+    folder.mkdir()
+    monkeypatch.setenv("AST_STUDIO_DATA_DIR", str(folder))
+    return folder
+
+
+def make_tiny_model(
+    folder: str | Path,
+    target_length: int = 128,
+    labels: list[str] | None = None,
+    depth: int = 2,
+    label_mode: str = "multi",
+) -> Path:
+    """A random-init tiny AST (embed 192, `depth` blocks) saved in the one model format."""
+    import torch
+
+    from ast_core.checkpoints import save_model
+    from ast_core.features import FbankConfig
+    from ast_core.model import AudioSpectrogramTransformer, ModelConfig
+
+    labels = labels or TINY_LABELS
+    cfg = ModelConfig(embed_dim=192, depth=depth, num_heads=3, target_length=target_length,
+                      num_labels=len(labels), label_mode=label_mode)
+    torch.manual_seed(0)
+    model = AudioSpectrogramTransformer(cfg)
+    return save_model(folder, model, labels, FbankConfig(target_length=target_length))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny model with a 1.28-s window (128 frames), 5 labels; shared by the session."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny")
+
+
+@pytest.fixture
+def hf_cache_model(tiny_model):
+    """Put a model into the (temporary) HF cache as `ORG/NAME` the way the hub client would.
+
+    Usage: `path = hf_cache_model("acme/ast-tiny")`; removed again after the test.
+    """
+    made: list[Path] = []
+
+    def make(repo_id: str, source: Path = tiny_model, revision: str = "0" * 40) -> Path:
+        org, name = repo_id.split("/")
+        repo = HF_CACHE / f"models--{org}--{name}"
+        snapshot = repo / "snapshots" / revision
+        snapshot.mkdir(parents=True)
+        for f in ("config.json", "model.safetensors", "preprocessor_config.json"):
+            shutil.copy2(Path(source) / f, snapshot / f)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(revision)
+        made.append(repo)
+        return snapshot
+
+    yield make
+    for repo in made:
+        shutil.rmtree(repo, ignore_errors=True)
+
+
+@pytest.fixture
+def tone_wav(tmp_path) -> Path:
+    """A 2-s 440 Hz mono tone at 16 kHz (longer than the tiny model's 1.28-s window)."""
+    from tests.audio_corpus import write_tone
+
+    return Path(write_tone(tmp_path / "tone 440.wav", 440.0, 2.0, 16_000, 1))
