@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.recorder import NoInputDevice, Recorder, input_devices, peak_dbfs
+from app import recorder as rec
+from app.recorder import NoInputDevice, Recorder, peak_dbfs
 
 
 class RecordDialog(QDialog):
@@ -71,7 +72,7 @@ class RecordDialog(QDialog):
 
     def _fill_devices(self, preferred: str) -> None:
         try:
-            devices = input_devices()
+            devices = rec.input_devices()
         except Exception as e:  # PortAudio itself failed to start
             devices = []
             self.message.setText(f"The audio system could not be opened: {e}")

@@ -71,7 +71,11 @@ class RingBuffer:
 
 
 class Recorder:
-    """One recording from one input device, mono float32 at `rate` (16 kHz when the device can)."""
+    """One recording from one input device, mono float32 at `rate` (16 kHz when the device can).
+
+    Capture is 16-bit integer, as almost every microphone delivers it; the callback scales it to
+    float32 in [-1, 1) (x / 32768, exact) on its way into the ring buffer.
+    """
 
     def __init__(self, device: int | None = None, rate: int = RATE, ring_seconds: float = 10.0):
         self.device = device
@@ -92,18 +96,18 @@ class Recorder:
             raise NoInputDevice()
         try:
             stream = sd.InputStream(device=self.device, channels=1, samplerate=self.rate,
-                                    dtype="float32", callback=self._callback)
+                                    dtype="int16", callback=self._callback)
         except sd.PortAudioError:
             info = sd.query_devices(self.device, "input")  # the device's own rate, if 16 kHz fails
             self.rate = int(info["default_samplerate"])
             self.ring = RingBuffer(len(self.ring._buf) // RATE * self.rate or self.rate)
             stream = sd.InputStream(device=self.device, channels=1, samplerate=self.rate,
-                                    dtype="float32", callback=self._callback)
+                                    dtype="int16", callback=self._callback)
         stream.start()
         self._stream = stream
 
     def _callback(self, indata, frames, time, status) -> None:  # PortAudio thread
-        self.ring.write(indata[:, 0])
+        self.ring.write(indata[:, 0] * np.float32(1 / 32768))
 
     def drain(self) -> np.ndarray:
         """Move what arrived since the last call into the recording; returns that chunk."""

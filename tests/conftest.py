@@ -92,3 +92,49 @@ def tone_wav(tmp_path) -> Path:
     from tests.audio_corpus import write_tone
 
     return Path(write_tone(tmp_path / "tone 440.wav", 440.0, 2.0, 16_000, 1))
+
+
+def _restart_portaudio() -> None:
+    """Make PortAudio (and ALSA under it) read the environment again, if it was started."""
+    import sys
+
+    sd = sys.modules.get("sounddevice")
+    if sd is not None:
+        sd._terminate()
+        sd._initialize()
+
+
+@pytest.fixture
+def alsa_file_mic(tmp_path):
+    """A microphone that "hears" a given clip, bit-exact, through ALSA's `file` plugin.
+
+    `alsa_file_mic(samples_int16)` writes the clip as raw 16-bit PCM, points ALSA_CONFIG_PATH
+    at a config whose default capture device reads it (playback goes to `null`), and restarts
+    PortAudio so the new config is read. Frames arrive as fast as they are read, not in real
+    time; what follows the clip is not silence (ALSA repeats its buffer), so compare the first
+    `len(samples)` frames. Restored after the test.
+    """
+    old = os.environ.get("ALSA_CONFIG_PATH")
+
+    def make(samples) -> Path:
+        import numpy as np
+
+        raw = tmp_path / "mic.raw"
+        np.asarray(samples, dtype="<i2").tofile(raw)
+        conf = tmp_path / "asound.conf"
+        conf.write_text(
+            "</usr/share/alsa/alsa.conf>\n"
+            f'pcm.filemic {{ type file slave.pcm "null" file "/dev/null" infile "{raw}" '
+            'format "raw" }\n'
+            'pcm.!default { type asym capture.pcm "plug:filemic" playback.pcm "null" }\n'
+        )
+        os.environ["ALSA_CONFIG_PATH"] = str(conf)
+        _restart_portaudio()
+        return raw
+
+    yield make
+    if old is None:
+        os.environ.pop("ALSA_CONFIG_PATH", None)
+    else:
+        os.environ["ALSA_CONFIG_PATH"] = old
+    _restart_portaudio()
