@@ -69,16 +69,11 @@ def hf_cache_model(tiny_model):
     """
     made: list[Path] = []
 
-    def make(repo_id: str, source: Path = tiny_model, revision: str = "0" * 40) -> Path:
-        org, name = repo_id.split("/")
-        repo = HF_CACHE / f"models--{org}--{name}"
-        snapshot = repo / "snapshots" / revision
-        snapshot.mkdir(parents=True)
-        for f in ("config.json", "model.safetensors", "preprocessor_config.json"):
-            shutil.copy2(Path(source) / f, snapshot / f)
-        (repo / "refs").mkdir()
-        (repo / "refs" / "main").write_text(revision)
-        made.append(repo)
+    def make(repo_id: str, source: Path = tiny_model) -> Path:
+        from tests.model_factory import hf_cache_entry
+
+        snapshot = hf_cache_entry(HF_CACHE, repo_id, Path(source))
+        made.append(snapshot.parent.parent)
         return snapshot
 
     yield make
