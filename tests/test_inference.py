@@ -1,0 +1,88 @@
+"""Classifier: predictions, windows over long audio, attention maps on the patch grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ast_core.attention import grid_to_frames, prefix_map, rollout
+from ast_core.inference import Classifier
+from tests.model_factory import save_tiny_folder
+
+
+@pytest.fixture(scope="module")
+def clf(tmp_path_factory) -> Classifier:
+    folder = save_tiny_folder(tmp_path_factory.mktemp("m") / "tiny", target_length=200)
+    return Classifier.load(folder, device="cpu")
+
+
+def _noise(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.1 * rng.standard_normal(int(16000 * seconds))).astype(np.float32)
+
+
+def test_predict_scores_are_sigmoid_of_logits_and_top_is_sorted(clf):
+    wav = _noise(2.0)
+    pred = clf.predict(wav)
+    x = torch.from_numpy(clf.normalized_input(wav))[None]
+    with torch.inference_mode():
+        expected = clf.model(x).sigmoid()[0].numpy()
+    assert np.allclose(pred.scores, expected, atol=1e-6)
+    top = pred.top(3)
+    assert [s for _, s in top] == sorted(pred.scores, reverse=True)[:3]
+    assert pred.top(5, threshold=1.1) == []
+    assert pred.embedding.shape == (192,)
+
+
+def test_windows_cover_long_audio_and_equal_single_predictions(clf):
+    wav = _noise(7.0, seed=1)
+    ws = clf.score_windows(wav, window_s=2.0, hop_s=1.5, batch_size=3)
+    assert ws.starts.tolist() == [0.0, 1.5, 3.0, 4.5, 5.0]  # last window reaches the end
+    assert ws.ends[-1] == pytest.approx(7.0)
+    assert ws.scores.shape == (5, 5)
+    for i, start in enumerate(ws.starts):
+        s = int(start * 16000)
+        assert np.allclose(ws.scores[i], clf.predict(wav[s : s + 32000]).scores, atol=1e-5)
+
+
+def test_default_window_is_the_models_with_half_overlap(clf):
+    wav = _noise(6.0)
+    ws = clf.score_windows(wav)
+    assert ws.ends[0] - ws.starts[0] == pytest.approx(clf.window_seconds, abs=1e-3)
+    assert ws.starts[1] == pytest.approx(clf.window_seconds / 2, abs=1e-3)
+    short = clf.score_windows(_noise(0.5))
+    assert short.scores.shape == (1, 5) and short.ends[0] == pytest.approx(0.5)
+
+
+def test_attention_maps_are_on_the_patch_grid(clf):
+    pred = clf.predict(_noise(2.0), attention_maps=True)
+    grid = clf.model.cfg.grid
+    assert pred.attention_last.shape == grid == pred.attention_rollout.shape
+    assert pred.layer_attention.shape == (clf.model.cfg.depth, *grid)
+    assert pred.attention_last.sum() == pytest.approx(1.0, abs=1e-4)
+    assert np.allclose(pred.scores, clf.predict(_noise(2.0)).scores, atol=1e-5)
+
+
+def test_prefix_map_and_rollout_on_known_matrices():
+    # 2 prefix tokens + a 1x2 grid; prefix rows attend 0.25/0.75 to the two patches
+    a = torch.tensor([[[0, 0, 0.25, 0.75], [0, 0, 0.25, 0.75], [0, 0, 1, 0], [0, 0, 0, 1.0]]])
+    assert torch.allclose(prefix_map(a, 2, (1, 2)), torch.tensor([[[0.25, 0.75]]]))
+    # one layer: rollout = 0.5 A + 0.5 I, prefix rows renormalised over patches -> same map
+    assert torch.allclose(rollout([a], 2, (1, 2)), torch.tensor([[[0.25, 0.75]]]))
+    # identity attention everywhere keeps the prefix tokens to themselves: uniform fallback
+    eye = torch.eye(4)[None]
+    assert torch.allclose(rollout([eye, a], 2, (1, 2)), torch.tensor([[[0.25, 0.75]]]))
+
+
+def test_grid_to_frames_averages_overlapping_patches():
+    m = torch.zeros(12, 3)
+    m[0, 0] = 1.0
+    out = grid_to_frames(m, frames=36, mels=128, patch=16, fstride=10, tstride=10)
+    assert out.shape == (36, 128)
+    assert out[0, 0] == 1.0  # only patch (0,0) covers frame 0, mel 0
+    assert out[12, 12] == pytest.approx(0.25)  # covered by 4 patches, one of them hot
+    assert out[20, 20] == 0.0
+    ones = grid_to_frames(torch.ones(12, 3), 36, 128, 16, 10, 10)
+    assert torch.equal(ones[:, :126], torch.ones(36, 126))
+    assert torch.equal(ones[:, 126:], torch.zeros(36, 2))  # top 2 mels: no patch sees them
