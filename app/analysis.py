@@ -40,6 +40,15 @@ class Spectrogram:
 
 
 @dataclass
+class Envelope:
+    """A drawable waveform: at most ~2 * max_points (time, value) pairs, min/max per bucket."""
+
+    t: np.ndarray
+    y: np.ndarray
+    peak: float
+
+
+@dataclass
 class Attention:
     """Prefix-token attention for one model window, on the patch grid and on spectrogram frames."""
 
@@ -83,8 +92,14 @@ def decode(path: str | Path) -> Clip:
 
 def load_classifier(source: str, device: str | None = None) -> Any:
     """A `Classifier` for a model folder or hub id; the import of torch happens here."""
+    import os
+
+    import torch
+
     from ast_core.inference import Classifier
 
+    # Leave one core to the GUI thread so the window stays responsive while a model runs.
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     return Classifier.load(source, device or None)
 
 
@@ -100,6 +115,25 @@ def find_default_model(preferred: str) -> str | None:
             pass
     found = default_model()
     return str(found) if found is not None else None
+
+
+def envelope(clip: Clip, max_points: int = 20_000) -> Envelope:
+    """Min/max of each bucket of samples, interleaved, so drawing never walks a million points."""
+    x = clip.samples
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    bucket = max(1, -(-len(x) // max_points))
+    if bucket < 4:
+        return Envelope(np.arange(len(x)) / clip.rate, x, peak)
+    n = -(-len(x) // bucket)
+    padded = np.pad(x, (0, n * bucket - len(x)), mode="edge").reshape(n, bucket)
+    y = np.stack([padded.min(axis=1), padded.max(axis=1)], axis=1).ravel()
+    t = (np.repeat(np.arange(n) * bucket, 2) + np.tile([0, bucket // 2], n)) / clip.rate
+    return Envelope(t, y, peak)
+
+
+def display(clip: Clip, classifier: Any | None) -> tuple[Spectrogram, Envelope]:
+    """Everything the views draw for a clip (computed off the GUI thread)."""
+    return spectrogram(clip, classifier), envelope(clip)
 
 
 def spectrogram(clip: Clip, classifier: Any | None) -> Spectrogram:

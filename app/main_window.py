@@ -257,13 +257,12 @@ class MainWindow(QMainWindow):
         gen = self._next_generation()
         self.setWindowTitle(f"{clip.name} — AST Studio")
         self.hint.hide()
-        self.waveform.set_clip(clip)
+        self.waveform.set_envelope(None)
         self.spectrogram.overlay.set_attention(None)
         self.timeline.hide()
         self.statusBar().showMessage(f"{clip.name}: {clip.duration:.2f} s")
-        workers.start(analysis.spectrogram, clip, self.classifier,
-                      on_result=lambda s: gen == self._generation and
-                      self.spectrogram.set_spectrogram(s),
+        workers.start(analysis.display, clip, self.classifier,
+                      on_result=lambda d: gen == self._generation and self._draw(*d),
                       on_error=self.errors.report)
         if self.classifier is None:
             if self.model_state == "loading":
@@ -277,6 +276,10 @@ class MainWindow(QMainWindow):
                       self.progress.setValue(round(p * 100)),
                       on_result=lambda a: self._classified(gen, a),
                       on_error=self._classify_failed)
+
+    def _draw(self, spec: analysis.Spectrogram, env: analysis.Envelope) -> None:
+        self.waveform.set_envelope(env)
+        self.spectrogram.set_spectrogram(spec)
 
     def _classified(self, gen: int, result: analysis.Analysis) -> None:
         if gen != self._generation:

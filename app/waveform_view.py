@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from app.analysis import Clip
+from app.analysis import Envelope
 
 
 class WaveformView(pg.PlotWidget):
@@ -27,14 +26,14 @@ class WaveformView(pg.PlotWidget):
         self.cursor.hide()
         item.addItem(self.cursor)
 
-    def set_clip(self, clip: Clip | None) -> None:
-        if clip is None:
+    def set_envelope(self, env: Envelope | None) -> None:
+        """Draw a clip's envelope (computed by a worker); None clears the strip."""
+        if env is None:
             self.curve.setData([], [])
             return
-        t = np.arange(len(clip.samples), dtype=np.float64) / clip.rate
-        self.curve.setData(t, clip.samples)
-        peak = float(np.max(np.abs(clip.samples))) if len(clip.samples) else 1.0
-        self.getPlotItem().setYRange(-max(peak, 1e-3), max(peak, 1e-3), padding=0.05)
+        self.curve.setData(env.t, env.y)
+        peak = max(env.peak, 1e-3)
+        self.getPlotItem().setYRange(-peak, peak, padding=0.05)
 
     def set_cursor(self, seconds: float | None) -> None:
         if seconds is None:
