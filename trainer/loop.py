@@ -170,6 +170,7 @@ def train(
     resume: bool = False,
 ) -> Path | None:
     """Train, checkpoint each epoch, export `out/model`; returns it (None on ranks > 0)."""
+    out.mkdir(parents=True, exist_ok=True)
     bce = cfg.loss == "bce" or (cfg.loss == "auto" and data.multi_label)
     metric = "mAP" if data.multi_label else "accuracy"
     amp = amp_dtype(cfg, device)
