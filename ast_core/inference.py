@@ -6,7 +6,7 @@ label scores, embeddings, attention maps, and per-window scores for long audio.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +14,11 @@ import numpy as np
 import torch
 
 from ast_core import attention
-from ast_core.audio import load_audio
+from ast_core.audio import iter_blocks, load_audio
 from ast_core.checkpoints import LoadedModel, load_model
 from ast_core.features import compute_fbank, features, normalize
 from ast_core.model_store import resolve
+from ast_core.windows import iter_windows, window_starts
 
 
 def pick_device(preference: str | None = None) -> torch.device:
@@ -112,16 +113,17 @@ class Classifier:
     def predict_file(self, path: str | Path, attention_maps: bool = False) -> Prediction:
         return self.predict(load_audio(path), attention_maps)
 
-    def window_starts(self, num_samples: int, window_s: float, hop_s: float) -> np.ndarray:
-        """Start sample of each window; the last window reaches the end of the audio."""
+    def _window(self, window_s: float | None, hop_s: float | None) -> tuple[int, int]:
+        """Window and hop in samples; defaults: the model's window, 50 % overlap."""
+        window_s = window_s or self.window_seconds
+        hop_s = hop_s or window_s / 2
         rate = self.fbank.sample_rate
-        win, hop = round(window_s * rate), max(1, round(hop_s * rate))
-        if num_samples <= win:
-            return np.zeros(1, dtype=np.int64)
-        starts = np.arange(0, num_samples - win + 1, hop)
-        if starts[-1] + win < num_samples:
-            starts = np.append(starts, num_samples - win)
-        return starts
+        return round(window_s * rate), max(1, round(hop_s * rate))
+
+    def window_starts(self, num_samples: int, window_s: float, hop_s: float) -> np.ndarray:
+        """Start sample of each window over `num_samples` samples (see `windows`)."""
+        rate = self.fbank.sample_rate
+        return window_starts(num_samples, round(window_s * rate), max(1, round(hop_s * rate)))
 
     def score_windows(
         self,
@@ -132,32 +134,57 @@ class Classifier:
     ) -> WindowScores:
         """Per-window scores for long audio: `(samples,) -> (windows, num_labels)`.
 
-        Defaults: the model's window with 50 % overlap. Windows shorter than the model's input
-        are zero-padded as in the reference.
+        Defaults: the model's window with 50 % overlap; the last window ends at the end of
+        the audio. Windows shorter than the model's input are zero-padded as in the reference.
         """
-        window_s = window_s or self.window_seconds
-        hop_s = hop_s or window_s / 2
-        rate = self.fbank.sample_rate
-        win = round(window_s * rate)
-        starts = self.window_starts(len(waveform), window_s, hop_s)
-        padded = np.pad(waveform.astype(np.float32), (0, max(0, win - len(waveform))))
-        rows = list(self.iter_scores(padded[s : s + win] for s in starts))
-        scores = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), np.float32)
-        ends = np.minimum(starts + win, len(waveform)) / rate
-        return WindowScores(starts / rate, ends, scores)
+        return self.score_blocks([waveform], window_s, hop_s, batch_size)
 
-    def iter_scores(
-        self, windows: Iterable[np.ndarray], batch_size: int = 8
-    ) -> Iterator[np.ndarray]:
-        """Scores for a stream of equal-length windows, `batch_size` per forward pass."""
-        batch: list[np.ndarray] = []
-        for w in windows:
-            batch.append(w)
-            if len(batch) == batch_size:
-                yield self.score_batch(np.stack(batch))
-                batch = []
-        if batch:
-            yield self.score_batch(np.stack(batch))
+    def score_blocks(
+        self,
+        blocks: Iterable[np.ndarray],
+        window_s: float | None = None,
+        hop_s: float | None = None,
+        batch_size: int = 8,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> WindowScores:
+        """`score_windows` over audio arriving in blocks; memory bounded by a window + block.
+
+        `cancelled` is polled between batches; when it returns True, `Cancelled` is raised.
+        """
+        win, hop = self._window(window_s, hop_s)
+        total = 0
+
+        def counted() -> Iterator[np.ndarray]:
+            nonlocal total
+            for block in blocks:
+                total += len(block)
+                yield block
+
+        starts: list[int] = []
+        rows: list[np.ndarray] = []
+        for batch in _batched(iter_windows(counted(), win, hop), batch_size):
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            starts.extend(s for s, _ in batch)
+            rows.append(self.score_batch(np.stack([w for _, w in batch])))
+        rate = self.fbank.sample_rate
+        begin = np.asarray(starts, dtype=np.int64)
+        return WindowScores(
+            begin / rate,
+            np.minimum(begin + win, total) / rate,
+            np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), np.float32),
+        )
+
+    def score_file(
+        self,
+        path: str | Path,
+        window_s: float | None = None,
+        hop_s: float | None = None,
+        batch_size: int = 8,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> WindowScores:
+        """`score_windows` for a file of any length, decoded block by block."""
+        return self.score_blocks(iter_blocks(path), window_s, hop_s, batch_size, cancelled)
 
     def score_batch(self, waves: np.ndarray) -> np.ndarray:
         """`(batch, samples) -> (batch, num_labels)` scores."""
@@ -168,6 +195,21 @@ class Classifier:
         """The exact model input for a clip, `(samples,) -> (target_length, mels)`."""
         fb = compute_fbank(torch.from_numpy(_as_batch(waveform)), self.fbank)
         return normalize(fb, self.fbank)[0].numpy()
+
+
+class Cancelled(Exception):
+    """Raised when a long computation's `cancelled` callback returns True."""
+
+
+def _batched(items: Iterable, n: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _as_batch(waveform: np.ndarray) -> np.ndarray:
