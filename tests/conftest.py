@@ -25,10 +25,10 @@ TINY_LABELS = ["Speech", "Dog", "Music", "Siren", "Silence"]
 
 
 @pytest.fixture(autouse=True)
-def user_data(tmp_path, monkeypatch) -> Path:
-    """A private user data folder (models, settings.ini, logs) for each test."""
-    folder = tmp_path / "user-data"
-    folder.mkdir()
+def user_data(tmp_path_factory, monkeypatch) -> Path:
+    """A private user data folder (models, settings.ini, logs) for each test (not in tmp_path,
+    so tests that check what a folder holds see only their own files)."""
+    folder = tmp_path_factory.mktemp("user-data")
     monkeypatch.setenv("AST_STUDIO_DATA_DIR", str(folder))
     return folder
 
