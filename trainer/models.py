@@ -19,6 +19,9 @@ def model_config(cfg: TrainConfig, num_labels: int, label_mode: LabelMode) -> Mo
         cfg.size, fstride=cfg.fstride, tstride=cfg.tstride, num_mel_bins=cfg.fbank.num_mel_bins,
         target_length=cfg.fbank.target_length, num_labels=num_labels, label_mode=label_mode,
     )
+    # one LayerNorm eps for blocks and head: transformers' ASTConfig has a single one, so the
+    # exported folder gives the same logits there (the reference's 1e-5 head eps does not)
+    mc = mc.replace(head_norm_eps=mc.layer_norm_eps)
     return mc.replace(depth=cfg.depth) if cfg.depth else mc
 
 
