@@ -55,7 +55,7 @@ class Attention:
     offset_s: float  # where the window starts in the clip
     frame_shift_s: float
     grid: dict[str, np.ndarray]  # "last layer" / "rollout" / "layer N" -> (f, t)
-    frames: dict[str, np.ndarray]  # same keys -> (frames, mels), normalised to [0, 1]
+    frames: dict[str, np.ndarray]  # same keys -> (frames, mels), in units of uniform attention
     scores: np.ndarray  # (num_labels,) the window's own scores
 
 
@@ -166,10 +166,11 @@ def attention_at(classifier: Any, clip: Clip, offset_s: float) -> Attention:
     cfg, fb = classifier.model.cfg, classifier.fbank
     frames = {}
     for key, g in grid.items():
-        m = grid_to_frames(torch.from_numpy(np.ascontiguousarray(g)), fb.target_length,
-                           fb.num_mel_bins, cfg.patch_size, cfg.fstride, cfg.tstride).numpy()
-        span = float(m.max() - m.min())
-        frames[key] = (m - m.min()) / span if span > 0 else np.zeros_like(m)
+        # x patches: 1.0 means "as much as if attention were spread evenly", so a flat map
+        # (an untrained model) stays flat instead of being stretched into false highlights.
+        ratio = torch.from_numpy(np.ascontiguousarray(g)) * g.size
+        frames[key] = grid_to_frames(ratio, fb.target_length, fb.num_mel_bins, cfg.patch_size,
+                                     cfg.fstride, cfg.tstride).numpy()
     return Attention(offset_s, fb.frame_shift_ms / 1000, grid, frames, pred.scores)
 
 

@@ -17,14 +17,22 @@ from app.analysis import Attention
 SOURCES = ["last layer", "rollout"]
 
 
+def heat_lut(points: int = 256) -> np.ndarray:
+    """Fire colours whose alpha rises with the value: low attention leaves the spectrogram
+    visible, high attention glows over it. `(points, 4)` uint8 RGBA."""
+    rgb = pg.colormap.get("CET-L3").getLookupTable(nPts=points, alpha=False)
+    alpha = np.linspace(0, 255, points) ** 1.0
+    return np.column_stack([rgb, alpha.astype(np.uint8)])
+
+
 class AttentionOverlay(pg.ImageItem):
-    """Heatmap in [0, 1] over the window `attention.offset_s … + window`, full mel height."""
+    """Attention in units of uniform attention, over one model window, full mel height."""
 
     def __init__(self):
         super().__init__(axisOrder="col-major")
         self.setZValue(10)
-        self.setLookupTable(pg.colormap.get("CET-L3").getLookupTable(nPts=256, alpha=False))
-        self.setLevels((0.0, 1.0))
+        self.setLookupTable(heat_lut())
+        self.setLevels((1.0, 2.0))
         self.attention: Attention | None = None
         self.source = "last layer"
         self.grid_map: np.ndarray | None = None  # (f, t) patch-grid map now shown
@@ -40,7 +48,8 @@ class AttentionOverlay(pg.ImageItem):
         key = self.source if self.source in attention.frames else "last layer"
         frames = attention.frames[key]
         self.grid_map = attention.grid[key]
-        self.setImage(frames, autoLevels=False, levels=(0.0, 1.0))
+        # Transparent up to uniform attention, full glow at the peak (at least 1.25x uniform).
+        self.setImage(frames, autoLevels=False, levels=(1.0, max(1.25, float(frames.max()))))
         width = frames.shape[0] * attention.frame_shift_s
         self.setRect(QRectF(attention.offset_s, 0.0, width, float(frames.shape[1])))
 
@@ -65,7 +74,7 @@ class AttentionControls(QWidget):
         )
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
-        self.opacity.setValue(45)
+        self.opacity.setValue(70)
         self.note = QLabel("Classify a clip to see where the model looked.")
         self.note.setWordWrap(True)
         form = QFormLayout(self)

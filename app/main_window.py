@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.timeline)
         self.setCentralWidget(central)
         self.model_label = QLabel("loading model…")
+        self.model_label.setMinimumWidth(260)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setRange(0, 100)
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
                       self._dock("Attention", self.attention, right),
                       self._dock("Display", self.display, right),
                       self._dock("Files", self.files, left)]
+        self.resizeDocks([self.docks[3], self.docks[0]], [200, 300], Qt.Orientation.Horizontal)
 
     def _connect(self) -> None:
         self.labels.label_selected.connect(self.select_label)
@@ -112,7 +115,7 @@ class MainWindow(QMainWindow):
         self.attention.changed.connect(self._apply_attention_controls)
         self.display.colormap_changed.connect(self._set_colormap)
         self.display.db_range_changed.connect(self._set_db_range)
-        self.files.currentTextChanged.connect(self._file_chosen)
+        self.files.currentItemChanged.connect(self._file_chosen)
         self.timeline.window_clicked.connect(self.show_window_attention)
         self.player.position.connect(self._cursor)
         self.player.stopped.connect(lambda: self._cursor(None))
@@ -219,9 +222,14 @@ class MainWindow(QMainWindow):
             return
         self.settings.set("last_folder", str(Path(paths[0]).parent))
         self.files.blockSignals(True)
+        known = {self.files.item(i).data(Qt.ItemDataRole.UserRole)
+                 for i in range(self.files.count())}
         for p in paths:
-            if not self.files.findItems(p, Qt.MatchFlag.MatchExactly):
-                self.files.addItem(p)
+            if p not in known:
+                item = QListWidgetItem(Path(p).name)
+                item.setData(Qt.ItemDataRole.UserRole, p)
+                item.setToolTip(p)
+                self.files.addItem(item)
         self.files.blockSignals(False)
         self.open_path(paths[0])
 
@@ -335,9 +343,10 @@ class MainWindow(QMainWindow):
         if self.analysis is not None and self.analysis.windows is not None:
             end = att.offset_s + (self.classifier.window_seconds if self.classifier else 0)
             self.timeline.mark(att.offset_s, end)
+        end = att.offset_s + att.frames["last layer"].shape[0] * att.frame_shift_s
         self.attention.note.setText(
-            f"Window {att.offset_s:.2f} s …: where the prefix tokens attended "
-            "(the same map for every label of this window).")
+            f"Window {att.offset_s:.2f}–{end:.2f} s: where the prefix tokens attended more than "
+            "evenly (the same map for every label of this window).")
 
     def _apply_attention_controls(self) -> None:
         self.attention.apply(self.spectrogram.overlay)
@@ -358,7 +367,8 @@ class MainWindow(QMainWindow):
         self.settings.set("top_k", k)
         self.settings.set("threshold", threshold)
 
-    def _file_chosen(self, path: str) -> None:
+    def _file_chosen(self, item: QListWidgetItem | None) -> None:
+        path = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if path and (self.clip is None or self.clip.path != path):
             self.open_path(path)
 

@@ -28,7 +28,7 @@ _DEFAULTS: dict[str, Any] = {
     "db_high": 30.0,
     "attention_visible": True,
     "attention_source": "last layer",
-    "attention_opacity": 0.45,
+    "attention_opacity": 0.7,
     "geometry": QByteArray(),
     "window_state": QByteArray(),
 }

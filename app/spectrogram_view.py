@@ -25,6 +25,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.mel_axis = MelAxis()
         self.plot = self.addPlot(row=0, col=0, axisItems={"left": self.mel_axis})
         self.plot.setLabel("bottom", "Time", units="s")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setMenuEnabled(True)
         self.plot.setMouseEnabled(x=True, y=True)
         self.image = pg.ImageItem(axisOrder="col-major")  # image[x=frame, y=mel bin]
@@ -44,6 +45,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.colorbar.setImageItem(self.image)
         self.addItem(self.colorbar, row=0, col=1)
         self.spectrogram: Spectrogram | None = None
+        self.plot.setRange(xRange=(0.0, 10.0), yRange=(0.0, 128.0), padding=0)
 
     def set_spectrogram(self, spec: Spectrogram | None) -> None:
         """Show a clip's spectrogram (None clears the view)."""

@@ -16,6 +16,7 @@ class WaveformView(pg.PlotWidget):
         self.setMinimumHeight(70)
         item = self.getPlotItem()
         item.setLabel("left", "Amp")
+        item.getAxis("left").enableAutoSIPrefix(False)
         item.hideAxis("bottom")
         item.setMouseEnabled(x=True, y=False)
         item.setYRange(-1.0, 1.0, padding=0.02)

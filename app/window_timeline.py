@@ -27,6 +27,7 @@ class WindowTimeline(pg.PlotWidget):
         item.setYRange(0.0, 1.0, padding=0.05)
         item.setLabel("left", "Score")
         item.setLabel("bottom", "Time", units="s")
+        item.getAxis("bottom").enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=(60, 120, 200, 90),
                                     pen=pg.mkPen((30, 70, 150)))
         item.addItem(self.bars)

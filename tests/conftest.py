@@ -39,8 +39,13 @@ def make_tiny_model(
     labels: list[str] | None = None,
     depth: int = 2,
     label_mode: str = "multi",
+    sharp_attention: bool = False,
 ) -> Path:
-    """A random-init tiny AST (embed 192, `depth` blocks) saved in the one model format."""
+    """A random-init tiny AST (embed 192, `depth` blocks) saved in the one model format.
+
+    `sharp_attention` scales the query/key weights up so attention is peaky, as in a trained
+    model (a random model attends almost evenly, which draws an empty heatmap).
+    """
     import torch
 
     from ast_core.checkpoints import save_model
@@ -52,6 +57,10 @@ def make_tiny_model(
                       num_labels=len(labels), label_mode=label_mode)
     torch.manual_seed(0)
     model = AudioSpectrogramTransformer(cfg)
+    if sharp_attention:
+        with torch.no_grad():
+            for block in model.blocks:
+                block.attn.qkv.weight[: 2 * cfg.embed_dim] *= 6.0
     return save_model(folder, model, labels, FbankConfig(target_length=target_length))
 
 
