@@ -20,9 +20,12 @@ def setup_logging(level: int = logging.INFO) -> Path:
     """Attach a rotating file handler to the app logger (once per log file); returns its path."""
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    for handler in log.handlers:
-        if isinstance(handler, RotatingFileHandler) and Path(handler.baseFilename) == path:
-            return path
+    for handler in list(log.handlers):
+        if isinstance(handler, RotatingFileHandler):
+            if Path(handler.baseFilename) == path:
+                return path
+            log.removeHandler(handler)  # the data folder moved (tests): one log file at a time
+            handler.close()
     handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
