@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -22,13 +23,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    c = sub.add_parser("classify", help="label audio files")
-    c.add_argument("files", nargs="+", metavar="FILE")
+    c = sub.add_parser("classify", help="label audio files and folders")
+    c.add_argument("files", nargs="+", metavar="FILE_OR_DIR")
     c.add_argument("--model", help="model folder, installed model name or hub id")
     c.add_argument("--top-k", type=int, default=5)
+    c.add_argument("--recursive", "-r", action="store_true", help="include subfolders")
     c.add_argument("--window", type=float, help="window length in seconds (long audio)")
     c.add_argument("--hop", type=float, help="hop between windows in seconds")
-    c.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    c.add_argument("--events", action="store_true", help="detect events (threshold per label)")
+    c.add_argument("--threshold", type=float, default=0.5, help="event score threshold")
+    c.add_argument("--min-duration", type=float, default=0.0, help="shortest event, seconds")
+    c.add_argument("--merge-gap", type=float, default=0.0, help="merge events this close, s")
+    c.add_argument(
+        "--format",
+        choices=["table", "json", "csv", "raven", "audacity"],
+        default="table",
+        help="raven/audacity: one event table per file into the --out folder",
+    )
+    c.add_argument("--out", help="write results here (a folder for raven/audacity)")
+    c.add_argument("--resume", action="store_true", help="skip files finished by a killed run")
     c.add_argument("--device", help="cpu, cuda or mps (default: best available)")
 
     sub.add_parser("models", help="list known and installed models")
@@ -100,75 +113,103 @@ def _load_classifier(model: str | None, device: str | None):
     return Classifier.load(source, device)
 
 
-def classify_file(clf, path: str, top_k: int, window: float | None, hop: float | None) -> dict:
-    """One result object of `classify --format json` (see README)."""
-    from ast_core.audio import load_audio
-
-    wav = load_audio(path)
-    rate = clf.fbank.sample_rate
-    result = {"file": path, "duration_s": len(wav) / rate, "model": clf.name}
-    long_clip = len(wav) / rate > clf.window_seconds + 1e-6
-    if window or hop or long_clip:
-        ws = clf.score_windows(wav, window, hop)
-        # A clip is as much "dog" as its most dog-like window; softmax models average windows.
-        scores = ws.scores.mean(0) if clf.label_mode == "single" else ws.scores.max(0)
-        if window or hop:
-            result["windows"] = [
-                {"start_s": float(s), "end_s": float(e), "scores": _top(clf.labels, row, top_k)}
-                for s, e, row in zip(ws.starts, ws.ends, ws.scores, strict=True)
-            ]
-    else:
-        scores = clf.predict(wav).scores
-    result["top"] = _top(clf.labels, scores, top_k)
-    return result
-
-
-def _top(labels: list[str], scores, k: int) -> list[dict]:
-    import numpy as np
-
-    order = np.argsort(-scores, kind="stable")[:k]
-    return [{"label": labels[i], "score": float(scores[i])} for i in order]
-
-
 def cmd_classify(args: argparse.Namespace) -> int:
-    from ast_core.errors import AudioError
+    from ast_core.batch import EventOptions, Journal, analyse_file, find_audio, run_batch
+    from ast_core.errors import AstStudioError
 
+    per_file = args.format in ("raven", "audacity")
+    if (per_file or args.resume) and not args.out:
+        raise AstStudioError(f"--format {args.format} and --resume need --out")
+    files = find_audio(args.files, args.recursive)
+    if not files:
+        raise AstStudioError("no audio files found in " + ", ".join(args.files))
     clf = _load_classifier(args.model, args.device)
-    results, failed = [], 0
-    for path in args.files:
-        try:
-            r = classify_file(clf, path, args.top_k, args.window, args.hop)
-            r["error"] = None
-        except AudioError as e:
-            failed += 1
-            print(f"ast-studio: {e}", file=sys.stderr)
-            r = {"file": path, "duration_s": None, "model": clf.name, "top": [], "error": str(e)}
-        results.append(r)
-        if args.format == "table":
+    events = (
+        EventOptions(args.threshold, args.min_duration, args.merge_gap)
+        if (args.events or per_file)
+        else None
+    )
+    journal = None
+    if args.out:
+        out = Path(args.out)
+        journal = Journal(out / ".journal.jsonl" if per_file else f"{out}.journal.jsonl")
+
+    def analyse(path: str) -> dict:
+        return analyse_file(clf, path, args.top_k, args.window, args.hop, events)
+
+    def report(i: int, r: dict) -> None:
+        if r["error"]:
+            print(f"ast-studio: {r['error']}", file=sys.stderr)
+        elif args.format == "table" and not args.out:
             _print_table_row(r)
-    if args.format == "json":
-        json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    elif args.format == "csv":
-        w = csv.writer(sys.stdout)
-        w.writerow(["file", "duration_s", "rank", "label", "score", "error"])
+
+    results = run_batch(analyse, files, clf.name, journal, args.resume, report)
+    _write_results(results, args)
+    return 2 if any(r["error"] for r in results) else 0
+
+
+def _write_results(results: list[dict], args: argparse.Namespace) -> None:
+    from ast_core.atomic import atomic_write_text
+    from ast_core.events import Event
+    from ast_core.exports import SUFFIXES, write_events
+
+    if args.format in ("raven", "audacity"):
         for r in results:
-            for rank, t in enumerate(r["top"], 1):
-                w.writerow([r["file"], r["duration_s"], rank, t["label"], t["score"], ""])
+            if not r["error"]:
+                name = Path(r["file"]).stem + SUFFIXES[args.format]
+                write_events(Path(args.out) / name, [Event(**e) for e in r["events"]], args.format)
+        return
+    if args.format == "json":
+        text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "csv":
+        text = _csv_table(results, args.events)
+    else:
+        text = "".join(_table_row(r) for r in results)
+    if args.out:
+        atomic_write_text(args.out, text)
+    elif args.format != "table":
+        sys.stdout.write(text)
+
+
+def _csv_table(results: list[dict], events: bool) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if events:
+        w.writerow(["file", "label", "start_s", "end_s", "score", "error"])
+        for r in results:
+            for e in r.get("events") or []:
+                w.writerow([r["file"], e["label"], e["start_s"], e["end_s"], e["score"], ""])
             if r["error"]:
                 w.writerow([r["file"], "", "", "", "", r["error"]])
-    return 2 if failed else 0
+        return buf.getvalue()
+    w.writerow(["file", "duration_s", "rank", "label", "score", "error"])
+    for r in results:
+        for rank, t in enumerate(r["top"], 1):
+            w.writerow([r["file"], r["duration_s"], rank, t["label"], t["score"], ""])
+        if r["error"]:
+            w.writerow([r["file"], "", "", "", "", r["error"]])
+    return buf.getvalue()
 
 
 def _print_table_row(r: dict) -> None:
+    print(_table_row(r), end="", flush=True)
+
+
+def _table_row(r: dict) -> str:
     if r.get("error"):
-        return
-    print(f"{r['file']}  ({r['duration_s']:.2f} s)")
-    for t in r["top"]:
-        print(f"  {t['score'] * 100:6.2f}%  {t['label']}")
+        return f"{r['file']}  ERROR {r['error']}\n"
+    lines = [f"{r['file']}  ({r['duration_s']:.2f} s)"]
+    lines += [f"  {t['score'] * 100:6.2f}%  {t['label']}" for t in r["top"]]
     for w in r.get("windows", []):
         best = w["scores"][0]
-        print(f"  [{w['start_s']:8.2f}-{w['end_s']:8.2f} s]  {best['label']} {best['score']:.3f}")
+        lines.append(
+            f"  [{w['start_s']:8.2f}-{w['end_s']:8.2f} s]  {best['label']} {best['score']:.3f}"
+        )
+    for e in r.get("events", []):
+        lines.append(
+            f"  event {e['start_s']:8.2f}-{e['end_s']:8.2f} s  {e['label']} {e['score']:.3f}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def cmd_models(args: argparse.Namespace) -> int:

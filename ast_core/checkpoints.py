@@ -10,9 +10,7 @@ code: safetensors, or `torch.load(weights_only=True)` for the reference's `.pth`
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ast_core.adapt import clean_state_dict, resample_pos_embed
+from ast_core.atomic import atomic_write, atomic_write_text
 from ast_core.errors import ModelError
 from ast_core.features import FbankConfig
 from ast_core.model import AudioSpectrogramTransformer, ModelConfig
@@ -120,21 +119,8 @@ def from_hf_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
 # ---------------------------------------------------------------- folders
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_write_json(path: Path, obj: dict[str, Any]) -> None:
-    _atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def hf_config(cfg: ModelConfig, labels: list[str], fbank: FbankConfig, extra: dict) -> dict:
@@ -203,14 +189,7 @@ def save_model(
     if len(labels) != cfg.num_labels:
         raise ValueError(f"{len(labels)} labels for a model with {cfg.num_labels} outputs")
     state = to_hf_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
-    fd, tmp = tempfile.mkstemp(dir=path, prefix=".model.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"format": "pt"})
-        os.replace(tmp, path / "model.safetensors")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path / "model.safetensors", lambda tmp: save_file(state, tmp, {"format": "pt"}))
     _atomic_write_json(path / "preprocessor_config.json", preprocessor_config(fbank))
     _atomic_write_json(path / "config.json", hf_config(cfg, labels, fbank, extra or {}))
     return path

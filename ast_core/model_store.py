@@ -17,6 +17,7 @@ from typing import Any
 
 import platformdirs
 
+from ast_core.atomic import atomic_write_text
 from ast_core.checkpoints import load_model, model_from_weights, read_weights_file, save_model
 from ast_core.errors import ModelError
 from ast_core.features import PRESETS, FbankConfig
@@ -187,12 +188,7 @@ def default_model() -> Path | None:
 def set_default_model(source: str) -> None:
     """Remember `source` (path or hub id) as the default model; atomic write."""
     resolve(source)
-    path = _prefs_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"default_model": str(source)}, f)
-    os.replace(tmp, path)
+    atomic_write_text(_prefs_path(), json.dumps({"default_model": str(source)}))
 
 
 def no_model_message() -> str:

@@ -1,0 +1,153 @@
+"""Classify many files: one result object per file, journaled so a crash loses nothing finished.
+
+The result object is what `ast-studio classify --format json` prints (see README): `file`,
+`duration_s`, `model`, `top`, `error`, and optionally `windows` and `events`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ast_core.audio import is_audio_path, load_audio, probe
+from ast_core.errors import AudioError
+from ast_core.events import detect_events
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    threshold: float = 0.5
+    min_duration_s: float = 0.0
+    merge_gap_s: float = 0.0
+
+
+def find_audio(paths: Iterable[str | os.PathLike], recursive: bool = False) -> list[str]:
+    """Files as given, folders expanded to their audio files (sorted; subfolders if recursive).
+
+    A folder without audio files stays in the list as itself, so it gets an error result.
+    """
+    found: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            pattern = p.rglob("*") if recursive else p.glob("*")
+            files = sorted(str(f) for f in pattern if f.is_file() and is_audio_path(f))
+            found += files or [str(p)]
+        else:
+            found.append(str(p))
+    return found
+
+
+def _top(labels: Sequence[str], scores: np.ndarray, k: int) -> list[dict]:
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [{"label": labels[i], "score": float(scores[i])} for i in order]
+
+
+def analyse_file(
+    clf,
+    path: str,
+    top_k: int = 5,
+    window_s: float | None = None,
+    hop_s: float | None = None,
+    events: EventOptions | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> dict:
+    """One file's result. Clips longer than the model window are scored window by window and
+    pooled (max for multi-label, mean for single-label models): never cropped silently.
+    Long files stream block by block, so memory does not grow with their length."""
+    info = probe(path)
+    result: dict = {"file": path, "duration_s": info.duration_s, "model": clf.name}
+    long_clip = info.duration_s > clf.window_seconds + 1e-6
+    if window_s or hop_s or long_clip or events:
+        ws = clf.score_file(path, window_s, hop_s, cancelled=cancelled)
+        scores = ws.scores.mean(0) if clf.label_mode == "single" else ws.scores.max(0)
+        if window_s or hop_s:
+            result["windows"] = [
+                {"start_s": float(s), "end_s": float(e), "scores": _top(clf.labels, row, top_k)}
+                for s, e, row in zip(ws.starts, ws.ends, ws.scores, strict=True)
+            ]
+        if events:
+            found = detect_events(
+                ws.starts,
+                ws.ends,
+                ws.scores,
+                clf.labels,
+                events.threshold,
+                events.min_duration_s,
+                events.merge_gap_s,
+            )
+            result["events"] = [e.to_dict() for e in found]
+    else:
+        scores = clf.predict(load_audio(path)).scores
+    result["top"] = _top(clf.labels, scores, top_k)
+    result["error"] = None
+    return result
+
+
+def error_result(path: str, model: str, error: AudioError) -> dict:
+    return {"file": path, "duration_s": None, "model": model, "top": [], "error": str(error)}
+
+
+class Journal:
+    """Append-only JSON-lines file of finished results, fsynced per line."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def load(self) -> dict[str, dict]:
+        """Finished results by file; a torn last line (crash mid-write) is ignored."""
+        done: dict[str, dict] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                done[r["file"]] = r
+        return done
+
+    def append(self, result: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(result, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def run_batch(
+    analyse: Callable[[str], dict],
+    files: Sequence[str],
+    model: str,
+    journal: Journal | None = None,
+    resume: bool = False,
+    on_result: Callable[[int, dict], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[dict]:
+    """Results for `files` in order; with `resume`, files already in the journal are skipped.
+
+    Bad files give an error result instead of stopping the run. `on_result(i, result)` is
+    called after each file (progress); `cancelled` is polled between files.
+    """
+    done = journal.load() if journal is not None and resume else {}
+    if journal is not None and not resume and journal.path.exists():
+        journal.path.unlink()
+    results = []
+    for i, path in enumerate(files):
+        if cancelled is not None and cancelled():
+            break
+        result = done.get(path)
+        if result is None:
+            try:
+                result = analyse(path)
+            except AudioError as e:
+                result = error_result(path, model, e)
+            if journal is not None:
+                journal.append(result)
+        results.append(result)
+        if on_result is not None:
+            on_result(i, result)
+    return results
