@@ -1,8 +1,8 @@
 """A small spoken-word data set made with espeak-ng, for training tests (not a test module).
 
-`tests.speech_data.spoken_words(root)` writes `root/train/<word>/*.wav` and `root/val/<word>/*.wav`; validation
-uses voices that training never hears. espeak-ng is deterministic, so the files (and therefore
-the feature-cache keys) are the same in every session.
+`spoken_words(root)` writes `root/train/<word>/*.wav` and `root/val/<word>/*.wav`;
+validation uses voices that training never hears. espeak-ng is deterministic, so the files
+(and therefore the feature-cache keys) are the same in every session.
 """
 
 from __future__ import annotations
