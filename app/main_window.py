@@ -4,7 +4,6 @@ decoding, features, inference and model loading run in workers (see `app.analysi
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from app.log import log, log_path
 from app.menus import build_menus
 from app.no_model_banner import NoModelBanner
 from app.player import Player
+from app.session import Session
 from app.settings import Settings
 from app.spectrogram_view import SpectrogramView
 from app.waveform_view import WaveformView
@@ -48,14 +48,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.errors = ErrorReporter(self)
         self.player = Player(self)
-        self.classifier: Any = None  # an ast_core Classifier, only ever used inside workers
-        self.model_path = ""
-        self.model_state = "loading"  # "loading" | "ready" | "none"
-        self.clip: analysis.Clip | None = None
-        self.analysis: analysis.Analysis | None = None
-        self._generation = 0  # results of older clips/models are dropped
-        self._selected_label: str | None = None
-        self.created_at = time.monotonic()
+        self.session = Session(self.settings.get("compute_device"), self)
         self._build_views()
         self._build_docks()
         self.actions = build_menus(self)
@@ -117,6 +110,20 @@ class MainWindow(QMainWindow):
         self.display.db_range_changed.connect(self._set_db_range)
         self.files.currentItemChanged.connect(self._file_chosen)
         self.timeline.window_clicked.connect(self.show_window_attention)
+        ss = self.session
+        ss.model_searching.connect(lambda: self.model_label.setText("looking for a model…"))
+        ss.model_loading.connect(
+            lambda p: self.model_label.setText(f"loading model {Path(p).name}…"))
+        ss.model_ready.connect(self._model_ready)
+        ss.model_missing.connect(self._model_missing)
+        ss.model_failed.connect(self._model_failed)
+        ss.clip_shown.connect(self._clip_shown)
+        ss.drawn.connect(self._draw)
+        ss.classifying.connect(self._classifying)
+        ss.progress.connect(lambda p: self.progress.setValue(round(p * 100)))
+        ss.classified.connect(self._classified)
+        ss.attention_ready.connect(self._show_attention)
+        ss.failed.connect(self._failed)
         self.player.position.connect(self._cursor)
         self.player.stopped.connect(lambda: self._cursor(None))
         self.banner.download_clicked.connect(lambda: self.choose_model())
@@ -137,51 +144,52 @@ class MainWindow(QMainWindow):
         self._apply_attention_controls()
         self.update_recent_menu()
 
+    # ------------------------------------------------------------ session state (read-only)
+    @property
+    def classifier(self) -> Any:
+        return self.session.classifier
+
+    @property
+    def model_path(self) -> str:
+        return self.session.model_path
+
+    @property
+    def model_state(self) -> str:
+        return self.session.model_state
+
+    @property
+    def clip(self) -> analysis.Clip | None:
+        return self.session.clip
+
+    @property
+    def analysis(self) -> analysis.Analysis | None:
+        return self.session.analysis
+
     # ------------------------------------------------------------ models
     def find_start_model(self) -> None:
-        self._set_model_state("loading", "looking for a model…")
-        workers.start(_start_model, self.settings.get("model"),
-                      on_result=self._start_model_found, on_error=self._model_failed)
-
-    def _start_model_found(self, found: tuple[str | None, str]) -> None:
-        path, message = found
-        if path is None:
-            self._set_model_state("none", "no model")
-            self.banner.show_message(message)
-            self.labels.set_message(message)
-        else:
-            self.load_model(path)
+        self.session.find_start_model(self.settings.get("model"))
 
     def load_model(self, path: str) -> None:
-        """Load a model folder in a worker; the window keeps working meanwhile."""
-        self._set_model_state("loading", f"loading model {Path(path).name}…")
-        workers.start(analysis.load_classifier, path, self.settings.get("compute_device"),
-                      on_result=lambda clf: self._model_loaded(path, clf),
-                      on_error=self._model_failed)
+        self.session.load_model(path)
 
-    def _model_loaded(self, path: str, classifier: Any) -> None:
-        self.classifier, self.model_path = classifier, path
+    def _model_missing(self, message: str) -> None:
+        self.model_label.setText("no model")
+        self.banner.show_message(message)
+        self.labels.set_message(message)
+
+    def _model_ready(self, path: str, c: Any) -> None:
         self.settings.set("model", path)
         self.banner.hide()
-        c = classifier
-        self._set_model_state("ready", f"model: {Path(path).name} ({c.label_mode}-label, "
-                              f"{len(c.labels)} labels, {c.window_seconds:.2f} s window)")
+        self.model_label.setText(f"model: {Path(path).name} ({c.label_mode}-label, "
+                                 f"{len(c.labels)} labels, {c.window_seconds:.2f} s window)")
         log.info("model loaded: %s", path)
-        if self.clip is not None:
-            self.show_clip(self.clip)
 
     def _model_failed(self, exc: Exception) -> None:
-        if self.classifier is not None:
-            self._set_model_state("ready", self.model_label.text())
-        else:
-            self._set_model_state("none", "no model loaded")
+        if self.classifier is None:
+            self.model_label.setText("no model loaded")
             self.banner.show_message(f"The model could not be loaded: {exc}")
             self.labels.set_message("No model loaded.")
         self.errors.report(exc, "Model")
-
-    def _set_model_state(self, state: str, text: str) -> None:
-        self.model_state = state
-        self.model_label.setText(text)
 
     def choose_model(self, import_file: bool = False) -> None:
         from app.model_picker import ModelPicker
@@ -235,89 +243,54 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> None:
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
-        gen = self._next_generation()
-        workers.start(analysis.decode, path,
-                      on_result=lambda clip: self._decoded(gen, clip),
-                      on_error=lambda e: self._open_failed(gen, e))
+        self.session.open_path(path)
 
-    def _decoded(self, gen: int, clip: analysis.Clip) -> None:
-        if gen == self._generation:
-            self.settings.add_recent(clip.path or "")
-            self.update_recent_menu()
-            self.show_clip(clip)
-
-    def _open_failed(self, gen: int, exc: Exception) -> None:
-        self.statusBar().showMessage("Could not open the file.", 5000)
-        self.errors.report(exc, "Open")
-
-    def open_recording(self, samples: Any, rate: int) -> None:
-        name = time.strftime("Recording %H:%M:%S")
-        gen = self._next_generation()
-        workers.start(analysis.to_model_rate, samples, rate,
-                      on_result=lambda x: gen == self._generation and self.show_clip(
-                          analysis.Clip(name, x, None)),
-                      on_error=self.errors.report)
-
-    def show_clip(self, clip: analysis.Clip) -> None:
-        """Display a decoded clip, then classify it when a model is ready."""
+    def _clip_shown(self, clip: analysis.Clip) -> None:
         self.player.stop()
-        self.clip, self.analysis = clip, None
-        gen = self._next_generation()
+        if clip.path:
+            self.settings.add_recent(clip.path)
+            self.update_recent_menu()
         self.setWindowTitle(f"{clip.name} — AST Studio")
         self.hint.hide()
         self.waveform.set_envelope(None)
         self.spectrogram.overlay.set_attention(None)
         self.timeline.hide()
         self.statusBar().showMessage(f"{clip.name}: {clip.duration:.2f} s")
-        workers.start(analysis.display, clip, self.classifier,
-                      on_result=lambda d: gen == self._generation and self._draw(*d),
-                      on_error=self.errors.report)
-        if self.classifier is None:
-            if self.model_state == "loading":
-                self.labels.set_message("loading model…")
-            return
-        self.labels.set_message(f"Classifying {clip.name}…")
-        self.progress.setValue(0)
-        self.progress.show()
-        workers.start(analysis.classify, self.classifier, clip,
-                      on_yield=lambda p: gen == self._generation and
-                      self.progress.setValue(round(p * 100)),
-                      on_result=lambda a: self._classified(gen, a),
-                      on_error=self._classify_failed)
+        if self.model_state == "loading":
+            self.labels.set_message("loading model…")
 
     def _draw(self, spec: analysis.Spectrogram, env: analysis.Envelope) -> None:
         self.waveform.set_envelope(env)
         self.spectrogram.set_spectrogram(spec)
 
-    def _classified(self, gen: int, result: analysis.Analysis) -> None:
-        if gen != self._generation:
-            return
+    def _classifying(self) -> None:
+        self.labels.set_message(f"Classifying {self.clip.name if self.clip else ''}…")
+        self.progress.setValue(0)
+        self.progress.show()
+
+    def _classified(self, result: analysis.Analysis) -> None:
         self.progress.hide()
-        self.analysis = result
         self.labels.set_analysis(result)
         self.attention.set_layers(len([k for k in result.attention.grid if k.startswith("layer")]))
         self._show_attention(result.attention)
         top = result.top(1, 0.0)
         if result.windows is not None and top:
             self.timeline.show()
-            self._selected_label = top[0][0]
-            self.timeline.set_windows(result.windows, result.labels, self._selected_label)
+            self.timeline.set_windows(result.windows, result.labels, top[0][0])
         self.statusBar().showMessage(f"Classified {self.clip.name if self.clip else ''}", 5000)
 
-    def _classify_failed(self, exc: Exception) -> None:
-        self.progress.hide()
-        self.labels.set_message("Classification failed (see the message).")
-        self.errors.report(exc, "Classify")
-
-    def _next_generation(self) -> int:
-        self._generation += 1
-        return self._generation
+    def _failed(self, exc: Exception, title: str) -> None:
+        if title == "Classify":
+            self.progress.hide()
+            self.labels.set_message("Classification failed (see the message).")
+        if title == "Open":
+            self.statusBar().showMessage("Could not open the file.", 5000)
+        self.errors.report(exc, title)
 
     # ------------------------------------------------------------ attention
     def select_label(self, label: str) -> None:
         """Show that label's per-window scores, and attention of the window where it peaks."""
         a = self.analysis
-        self._selected_label = label
         if a is None or a.windows is None or label not in a.labels:
             self.statusBar().showMessage(
                 "The attention map is the clip's (prefix-token attention is shared by all labels).",
@@ -328,14 +301,10 @@ class MainWindow(QMainWindow):
         self.show_window_attention(int(column.argmax()))
 
     def show_window_attention(self, index: int) -> None:
-        a, clip, gen = self.analysis, self.clip, self._generation
-        if a is None or a.windows is None or clip is None or self.classifier is None:
-            return
-        start = float(a.windows.starts[index])
-        self.timeline.mark(start, float(a.windows.ends[index]))
-        workers.start(analysis.attention_at, self.classifier, clip, start,
-                      on_result=lambda att: gen == self._generation and self._show_attention(att),
-                      on_error=self.errors.report)
+        a = self.analysis
+        if a is not None and a.windows is not None:
+            self.timeline.mark(float(a.windows.starts[index]), float(a.windows.ends[index]))
+            self.session.attention_for_window(index)
 
     def _show_attention(self, att: analysis.Attention) -> None:
         self.spectrogram.overlay.set_attention(att, self.attention.source.currentText())
@@ -388,7 +357,7 @@ class MainWindow(QMainWindow):
         from app.record_dialog import RecordDialog
 
         dialog = RecordDialog(self.settings.get("input_device"), self)
-        dialog.recorded.connect(self.open_recording)
+        dialog.recorded.connect(self.session.open_recording)
         dialog.failed.connect(lambda e: self.errors.report(e, "Record"))
         dialog.accepted.connect(
             lambda: self.settings.set("input_device", dialog.device.currentText()))
@@ -407,9 +376,7 @@ class MainWindow(QMainWindow):
             start = str(Path(self.settings.get("last_folder")) / f"{self.clip.name}.wav")
             path, _ = QFileDialog.getSaveFileName(self, "Save as WAV", start, "WAV (*.wav)")
         if path:
-            workers.start(_save_wav, path, self.clip.samples, self.clip.rate,
-                          on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 5000),
-                          on_error=self.errors.report)
+            self.session.save_wav(path)
 
     def update_recent_menu(self) -> None:
         menu = self.actions.get("recent") if hasattr(self, "actions") else None
@@ -445,18 +412,4 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         workers.wait_all(10_000)
         super().closeEvent(event)
-
-
-def _start_model(preferred: str) -> tuple[str | None, str]:
-    from ast_core.model_store import no_model_message
-
-    path = analysis.find_default_model(preferred)
-    return path, ("" if path else no_model_message())
-
-
-def _save_wav(path: str, samples: Any, rate: int) -> str:
-    from ast_core.audio import save_wav
-
-    save_wav(path, samples, rate)
-    return path
 
