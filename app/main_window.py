@@ -18,24 +18,20 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QVBoxLayout,
     QWidget,
 )
 
 from app import analysis, workers
 from app.attention_overlay import AttentionControls
+from app.clip_view import ClipView
 from app.display_controls import DisplayControls
 from app.error_reporter import ErrorReporter
 from app.labels_panel import LabelsPanel
 from app.log import log, log_path
 from app.menus import build_menus
-from app.no_model_banner import NoModelBanner
 from app.player import Player
 from app.session import Session
 from app.settings import Settings
-from app.spectrogram_view import SpectrogramView
-from app.waveform_view import WaveformView
-from app.window_timeline import WindowTimeline
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aiff *.aif *.au);;All files (*)"
 
@@ -58,22 +54,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ layout
     def _build_views(self) -> None:
-        self.banner = NoModelBanner()
-        self.banner.hide()
-        self.waveform = WaveformView()
-        self.spectrogram = SpectrogramView()
-        self.timeline = WindowTimeline()
-        self.timeline.hide()
-        self.waveform.setXLink(self.spectrogram.plot)
-        self.timeline.setXLink(self.spectrogram.plot)
-        self.hint = QLabel("Open a sound (File → Open, or drop files here) or record one.")
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        for w in (self.banner, self.hint, self.waveform):
-            layout.addWidget(w)
-        layout.addWidget(self.spectrogram, 1)
-        layout.addWidget(self.timeline)
-        self.setCentralWidget(central)
+        self.view = ClipView()
+        self.setCentralWidget(self.view)
+        v = self.view
+        self.banner, self.hint, self.waveform = v.banner, v.hint, v.waveform
+        self.spectrogram, self.timeline = v.spectrogram, v.timeline
         self.model_label = QLabel("loading model…")
         self.model_label.setMinimumWidth(260)
         self.progress = QProgressBar()
@@ -124,8 +109,8 @@ class MainWindow(QMainWindow):
         ss.classified.connect(self._classified)
         ss.attention_ready.connect(self._show_attention)
         ss.failed.connect(self._failed)
-        self.player.position.connect(self._cursor)
-        self.player.stopped.connect(lambda: self._cursor(None))
+        self.player.position.connect(self.view.set_cursor)
+        self.player.stopped.connect(lambda: self.view.set_cursor(None))
         self.banner.download_clicked.connect(lambda: self.choose_model())
         self.banner.import_clicked.connect(lambda: self.choose_model(import_file=True))
         self.banner.train_clicked.connect(self.open_train_dialog)
@@ -340,10 +325,6 @@ class MainWindow(QMainWindow):
         path = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if path and (self.clip is None or self.clip.path != path):
             self.open_path(path)
-
-    def _cursor(self, seconds: float | None) -> None:
-        self.spectrogram.set_cursor(seconds)
-        self.waveform.set_cursor(seconds)
 
     def play(self) -> None:
         if self.clip is None:
