@@ -213,3 +213,20 @@ def test_user_errors_are_one_line_and_status_2(speech, tmp_path, capsys):
     assert rc == 2
     assert "ImageNet weights" in of(events, "error")[0]["message"]
     assert main(["data", "--out", "x", "--size", "huge"]) == 2  # argparse's own message
+
+
+def test_audioset_init_from_a_trained_model(trained, speech, cache_dir, tmp_path):
+    """Any installed AST model can start a run; its position grid follows the new clip length."""
+    source = trained[0] / "model"
+    cfg = make_config("speechcommands", init="audioset", audioset_model=str(source),
+                      target_length=128)
+    model = build_model(cfg, ["a", "b", "c"], "single")
+    src = Classifier.load(source).model
+    assert model.cfg.grid == (8, 8) and src.cfg.grid == (8, 6)  # strides 16 kept from source
+    assert torch.equal(model.blocks[1].mlp.fc2.weight, src.blocks[1].mlp.fc2.weight)
+    rc, events = run_cli([str(speech / "val"), "--out", str(tmp_path / "as"), "--init",
+                          "audioset", "--audioset-model", str(source), "--target-length", "128",
+                          "--epochs", "1", "--batch-size", "16", "--lr", "1e-4",
+                          "--cache-dir", str(cache_dir)])
+    assert rc == 0, of(events, "error")
+    assert Classifier.load(tmp_path / "as" / "model").fbank.target_length == 128

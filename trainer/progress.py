@@ -81,13 +81,18 @@ class TqdmReporter(Reporter):
     def _emit(self, event: str, fields: dict[str, Any]) -> None:
         from tqdm import tqdm
 
-        if event == "batch":
-            if self._bar is None:
-                self._bar = tqdm(total=fields["steps"], desc=f"epoch {fields['epoch']}",
-                                 leave=False, file=sys.stderr)
-            self._bar.update(fields["step"] - self._bar.n)
+        if event in ("batch", "features"):
+            total = fields.get("steps", fields.get("total"))
+            desc = (f"epoch {fields['epoch']}" if event == "batch"
+                    else f"features ({fields['split']})")
+            if self._bar is None or self._bar.desc != desc:
+                self.close()
+                self._bar = tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+            self._bar.update(fields.get("step", fields.get("done")) - self._bar.n)
             return
         self.close()
+        if event in ("preflight", "error"):  # the CLI prints both itself
+            return
         if event == "start":
             msg = (f"training {fields['train_clips']} clips, validating {fields['val_clips']}, "
                    f"{len(fields['labels'])} labels, {fields['epochs']} epochs -> {fields['out']}")
