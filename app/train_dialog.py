@@ -138,6 +138,7 @@ class TrainDialog(QDialog):
         views = QSplitter()
         views.addWidget(self.curves)
         views.addWidget(self.confusion)
+        views.setSizes([620, 360])
         layout = QVBoxLayout(self)
         for item in (row, self.report_view, self.status, options, self.advanced, buttons, bar,
                      views, log_box):
