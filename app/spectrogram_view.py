@@ -28,7 +28,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setMenuEnabled(True)
         self.plot.setMouseEnabled(x=True, y=True)
-        self.image = pg.ImageItem(axisOrder="col-major")  # image[x=frame, y=mel bin]
+        # image[x=frame, y=mel bin]; drawn at screen resolution, so long clips paint cheaply
+        self.image = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
         self.plot.addItem(self.image)
         self.overlay = AttentionOverlay()
         self.plot.addItem(self.overlay)
