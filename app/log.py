@@ -6,7 +6,7 @@ import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from app.paths import data_dir
+from ast_core.model_store import data_dir
 
 LOGGER_NAME = "ast_studio"
 log = logging.getLogger(LOGGER_NAME)

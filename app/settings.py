@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from app.paths import data_dir
+from ast_core.model_store import data_dir
 
 MAX_RECENT = 10
 

@@ -1,5 +1,7 @@
 """Where models come from: the Hugging Face hub cache, the user's own models, imports.
 
+Imports nothing heavy at module level (the app reads `data_dir()` before torch loads).
+
 Every model ends up as a folder in the one model format (see `checkpoints`). Hub models stay
 in the standard HF cache; trained and imported models live in `models_dir()`.
 """
@@ -13,15 +15,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from ast_core.atomic import atomic_write_text
-from ast_core.checkpoints import load_model, model_from_weights, read_weights_file, save_model
 from ast_core.errors import ModelError
-from ast_core.features import PRESETS, FbankConfig
-from ast_core.labels import load_labels
 
 AST_MODEL_TYPE = "audio-spectrogram-transformer"
 KNOWN_HUB_MODELS: dict[str, str] = {
@@ -35,6 +34,9 @@ KNOWN_HUB_MODELS: dict[str, str] = {
 }
 DEFAULT_HUB_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"
 _MODEL_FILES = ["config.json", "model.safetensors", "preprocessor_config.json"]
+
+if TYPE_CHECKING:
+    from ast_core.features import FbankConfig
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -212,6 +214,10 @@ def import_model(
     model has 527 outputs, `fbank` to the AudioSet preset; `arch` goes to `model_from_weights`
     (strides, label mode). The result is checked by loading it before it is moved in place.
     """
+    from ast_core.checkpoints import load_model, model_from_weights, read_weights_file, save_model
+    from ast_core.features import PRESETS
+    from ast_core.labels import load_labels
+
     source = Path(source).expanduser()
     name = name or source.stem
     target = models_dir() / name
