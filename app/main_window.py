@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QToolBar,
     QWidget,
 )
 
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_docks()
         self.actions = build_menus(self)
+        self._add_live_action()
         self._restore_settings()
         self._connect()
         QTimer.singleShot(0, self.find_start_model)
@@ -333,6 +335,33 @@ class MainWindow(QMainWindow):
             self.player.play(self.clip.samples, self.clip.rate)
         except Exception as e:  # no output device, device busy
             self.errors.message(f"Cannot play sound: {e}", "Play")
+
+    def _add_live_action(self) -> None:
+        """File ▸ Live tagging… (and on the toolbar), beside Record."""
+        from PySide6.QtGui import QAction, QKeySequence
+
+        action = QAction("&Live tagging…", self)
+        action.setShortcut(QKeySequence("Ctrl+L"))
+        action.setIconText("Live")
+        action.triggered.connect(self.open_live)
+        for place in self.actions["record"].associatedObjects():  # the File menu, the toolbar
+            after = "play" if isinstance(place, QToolBar) else "save_wav"
+            place.insertAction(self.actions[after], action)
+        self.actions["live"] = action
+
+    def open_live(self) -> None:
+        """Live tagging from a microphone with the loaded model (see `app.live_view`)."""
+        if self.classifier is None:
+            self.errors.message("Load a model first (Model ▸ Choose…): live tagging uses it.",
+                                "Live")
+            return
+        from app.live_view import LiveWindow
+
+        window = LiveWindow(self.classifier, self.settings.get("input_device"), self)
+        window.failed.connect(lambda e: self.errors.report(e, "Live"))
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        self.live_window = window
 
     def record(self) -> None:
         from app.record_dialog import RecordDialog
