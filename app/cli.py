@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="write results here (a folder for raven/audacity)")
     c.add_argument("--resume", action="store_true", help="skip files finished by a killed run")
     c.add_argument("--device", help="cpu, cuda or mps (default: best available)")
+    c.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="auto: bf16 where the hardware has it natively, else fp32",
+    )
 
     sub.add_parser("models", help="list known and installed models")
 
@@ -59,8 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--default", action="store_true", help="make it the default model")
 
     b = sub.add_parser("bench", help="measure speed against transformers' AST (JSON)")
-    b.add_argument("--repeats", type=int, default=5)
-    b.add_argument("--size", default="base384", help="model size (default base384)")
+    b.add_argument("--model", help="model to time (default: random base384 weights)")
+    b.add_argument("--repeats", type=int, default=5, help="timed runs after a warm-up")
+    b.add_argument("--size", default="base384", help="size of the random model")
+    b.add_argument("--folder-clips", type=int, default=6, help="10-s clips in the folder test")
+    b.add_argument("--startup", action="store_true", help="time app start-up")
+    b.add_argument("--train", action="store_true", help="training samples/s (tiny, base)")
+    b.add_argument("--long", action="store_true", help="one hour of audio: time, peak RSS")
+    b.add_argument("--live", action="store_true", help="live latency p50/p95")
+    b.add_argument("--all", action="store_true", help="every section")
     b.add_argument("--out", help="also write the JSON here")
 
     g = sub.add_parser("gui", help="open the desktop app")
@@ -73,6 +86,10 @@ def run(argv: list[str]) -> int:
         from trainer.cli import main as train_main
 
         return train_main(argv[1:])
+    if argv and argv[0] == "listen":
+        from app.listen_cli import main as listen_main
+
+        return listen_main(argv[1:])
     if not argv or argv[0] not in COMMANDS and not argv[0].startswith("-"):
         from app.gui import run_gui
 
@@ -102,7 +119,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(args.files)
 
 
-def _load_classifier(model: str | None, device: str | None):
+def _load_classifier(model: str | None, device: str | None, precision: str = "auto"):
     from ast_core import model_store
     from ast_core.errors import ModelError
     from ast_core.inference import Classifier
@@ -110,7 +127,7 @@ def _load_classifier(model: str | None, device: str | None):
     source = model or model_store.default_model()
     if source is None:
         raise ModelError(model_store.no_model_message())
-    return Classifier.load(source, device)
+    return Classifier.load(source, device, precision)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -123,7 +140,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     files = find_audio(args.files, args.recursive)
     if not files:
         raise AstStudioError("no audio files found in " + ", ".join(args.files))
-    clf = _load_classifier(args.model, args.device)
+    clf = _load_classifier(args.model, args.device, args.precision)
     events = (
         EventOptions(args.threshold, args.min_duration, args.merge_gap)
         if (args.events or per_file)
@@ -267,11 +284,46 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ast_core.bench import run_bench
+    import tempfile
 
-    report = run_bench(size=args.size, repeats=args.repeats)
+    from ast_core.bench import random_model_folder, run_bench
+
+    every = args.all
+    report = run_bench(args.model, args.size, args.repeats, args.folder_clips)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.model
+        if (every or args.startup or args.live) and not folder:
+            folder = random_model_folder(args.size, Path(tmp) / "model")
+        if every or args.startup:
+            from app.bench_startup import startup_times
+
+            report["startup"] = startup_times(str(_resolve(folder)))
+        if every or args.train:
+            from trainer.bench import training_throughput
+
+            report["training"] = [
+                training_throughput(size, amp=amp)
+                for size in ("tiny", "base384")
+                for amp in ("fp32", "bf16")
+            ]
+        if every or args.long:
+            from ast_core.bench_long import run_long_bench
+
+            report["long"] = run_long_bench(args.model)
+        if every or args.live:
+            from ast_core.bench_live import run_live_bench
+
+            report["live"] = run_live_bench(str(folder))
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        from ast_core.atomic import atomic_write_text
+
+        atomic_write_text(args.out, text + "\n")
     return 0
+
+
+def _resolve(source: str | Path) -> Path:
+    from ast_core.model_store import resolve
+
+    return resolve(source)

@@ -1,6 +1,7 @@
 """`ast-studio bench`: our AST against transformers' on the same weights, in one run.
 
-Reports medians after warm-up; ratios are the numbers to compare across machines.
+Reports medians after warm-up; the ratios are the numbers to compare across machines. With no
+model given, random base384 weights are used: fine for timing, meaningless as predictions.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
 from ast_core.checkpoints import load_model, save_model
-from ast_core.features import PRESETS, compute_fbank, features
+from ast_core.features import PRESETS, compute_fbank
+from ast_core.inference import Classifier
 from ast_core.model import AudioSpectrogramTransformer, ModelConfig
+from ast_core.model_store import resolve
 
 
 def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
@@ -30,48 +35,132 @@ def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float
     return statistics.median(times)
 
 
-def _cpu_name() -> str:
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
         pass
-    return platform.processor() or platform.machine()
+    return {
+        "cpu": cpu,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
 
 
-def run_bench(size: str = "base384", repeats: int = 5) -> dict:
-    """Fbank ms per 10 s of audio; model ms per clip at batch 1, ours vs transformers."""
+def test_signals(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
+    """Three deterministic clips `(3, samples)`: noise, a tone with harmonics, a chirp."""
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal(t.size)
+    tone = sum(0.2 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 6))
+    chirp = 0.3 * np.sin(2 * np.pi * (100 + 300 * t) * t)
+    return np.stack([noise, tone, chirp]).astype(np.float32)
+
+
+def random_model_folder(size: str, path: Path) -> Path:
+    """Random AudioSet-shaped weights of `size`, for timing only (never offered to users)."""
     torch.manual_seed(0)
+    model = AudioSpectrogramTransformer(ModelConfig.for_size(size, target_length=1024))
+    return save_model(path, model, [f"class {i}" for i in range(527)], PRESETS["audioset"])
+
+
+def _model_folder(model_source: str | None, size: str, tmp: Path) -> tuple[Path, str]:
+    if model_source:
+        return resolve(model_source), str(model_source)
+    return random_model_folder(size, tmp), f"random {size} weights (timing only)"
+
+
+def bench_model(folder: Path, repeats: int) -> dict:
+    """ms per clip at batch 1: ours fp32, ours at the default precision, transformers sdpa."""
+    fp32 = Classifier(load_model(folder), "cpu", precision="fp32")
+    fast = Classifier(load_model(folder), "cpu", precision="auto")
+    wavs = test_signals(fast.window_seconds)
+    x32 = fp32._inputs(wavs[:1])
+    xf = fast._inputs(wavs[:1])
+    out = {
+        "tokens": fp32.model.cfg.num_patches + fp32.model.cfg.num_prefix_tokens,
+        "precision": str(fast.dtype).removeprefix("torch."),
+    }
+    with torch.inference_mode():
+        out["ours_fp32_ms"] = _median_ms(lambda: fp32.model(x32), repeats)
+        out["ours_ms"] = _median_ms(lambda: fast.model(xf), repeats)
+        try:
+            from transformers import ASTForAudioClassification
+        except ImportError:
+            out["reference"] = "transformers not installed"
+            return out
+        ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
+        out["transformers_sdpa_fp32_ms"] = _median_ms(lambda: ref(x32).logits, repeats)
+        out["max_abs_logit_diff_fp32"] = (ref(x32).logits - fp32.model(x32)).abs().max().item()
+    a, b = fp32.score_batch(wavs), fast.score_batch(wavs)
+    out["agreement"] = {
+        "clips": len(wavs),
+        "max_score_diff": float(np.abs(a - b).max()),
+        "top5_identical": bool((np.argsort(-a, 1)[:, :5] == np.argsort(-b, 1)[:, :5]).all()),
+    }
+    out["speedup_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_ms"]
+    out["speedup_fp32_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_fp32_ms"]
+    return out
+
+
+def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
+    """10-s clips per second for a folder of WAV files, decode and features included."""
+    from ast_core.batch import analyse_file, run_batch
+
+    rate = 16_000
+    wavs = test_signals(10.0)
+    paths = []
+    for i in range(clips):
+        paths.append(str(tmp / f"clip{i:03d}.wav"))
+        sf.write(paths[-1], wavs[i % len(wavs)], rate, subtype="PCM_16")
+    clf = Classifier(load_model(folder), "cpu", precision="auto")
+    analyse_file(clf, paths[0])  # warm-up
+    t0 = time.perf_counter()
+    run_batch(lambda p: analyse_file(clf, p), paths, clf.name)
+    ours = clips / (time.perf_counter() - t0)
+    out = {"clips": clips, "clip_seconds": 10.0, "ours_clips_per_s": ours}
+    try:
+        from transformers import ASTFeatureExtractor, ASTForAudioClassification
+    except ImportError:
+        return out
+    fe = ASTFeatureExtractor.from_pretrained(folder)
+    ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
+
+    def reference(path: str) -> None:  # what a transformers user writes (no ffmpeg needed)
+        audio, _ = sf.read(path, dtype="float32")
+        with torch.inference_mode():
+            ref(**fe(audio, sampling_rate=rate, return_tensors="pt")).logits.sigmoid()
+
+    reference(paths[0])
+    t0 = time.perf_counter()
+    for p in paths:
+        reference(p)
+    out["transformers_clips_per_s"] = clips / (time.perf_counter() - t0)
+    out["speedup"] = ours / out["transformers_clips_per_s"]
+    return out
+
+
+def run_bench(
+    model_source: str | None = None,
+    size: str = "base384",
+    repeats: int = 5,
+    folder_clips: int = 6,
+) -> dict:
+    """The model and folder sections of `ast-studio bench` (see README for the fields)."""
     fbank_cfg = PRESETS["audioset"]
-    wav = torch.from_numpy(np.random.default_rng(0).standard_normal(160_000).astype(np.float32))
+    wav = torch.from_numpy(test_signals(10.0)[0])
     report: dict = {
-        "machine": {
-            "cpu": _cpu_name(),
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-        },
+        "machine": machine(),
         "fbank_ms_per_10s": _median_ms(lambda: compute_fbank(wav[None], fbank_cfg), repeats),
     }
-    cfg = ModelConfig.for_size(size, target_length=fbank_cfg.target_length)
     with tempfile.TemporaryDirectory() as tmp:
-        model = AudioSpectrogramTransformer(cfg)
-        save_model(tmp, model, [f"class {i}" for i in range(cfg.num_labels)], fbank_cfg)
-        ours = load_model(tmp).model.eval()
-        x = features(wav[None], fbank_cfg)
-        with torch.inference_mode():
-            report["model"] = {"size": size, "tokens": cfg.num_patches + cfg.num_prefix_tokens}
-            report["model"]["ours_ms"] = _median_ms(lambda: ours(x), repeats)
-            try:
-                from transformers import ASTForAudioClassification
-            except ImportError:
-                report["model"]["reference"] = "transformers not installed"
-                return report
-            ref = ASTForAudioClassification.from_pretrained(tmp, attn_implementation="sdpa").eval()
-            report["model"]["transformers_sdpa_ms"] = _median_ms(lambda: ref(x).logits, repeats)
-            diff = (ref(x).logits - ours(x)).abs().max().item()
-    m = report["model"]
-    m["speedup_vs_transformers"] = m["transformers_sdpa_ms"] / m["ours_ms"]
-    m["max_abs_logit_diff"] = diff
+        folder, name = _model_folder(model_source, size, Path(tmp) / "model")
+        report["weights"] = name
+        report["model"] = bench_model(folder, repeats)
+        if folder_clips:
+            (Path(tmp) / "clips").mkdir()
+            report["folder"] = bench_folder(folder, folder_clips, Path(tmp) / "clips")
     return report

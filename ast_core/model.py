@@ -156,7 +156,8 @@ class AudioSpectrogramTransformer(nn.Module):
         return tokens[:, : self.cfg.num_prefix_tokens].mean(dim=1)
 
     def forward_head(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.head(self.head_norm(pooled))
+        """`(batch, dim) -> (batch, num_labels)`, in the head's dtype (fp32 under bf16 use)."""
+        return self.head(self.head_norm(pooled.to(self.head.weight.dtype)))
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.pool(self.forward_features(spec)))
@@ -186,5 +187,5 @@ def _attention_probs(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Softmax attention of a timm `Attention` on normed input: `(B, N, C) -> (B, heads, N, N)`."""
     b, n, c = x.shape
     qkv = attn.qkv(x).reshape(b, n, 3, attn.num_heads, c // attn.num_heads).permute(2, 0, 3, 1, 4)
-    q, k = attn.q_norm(qkv[0]), attn.k_norm(qkv[1])
+    q, k = attn.q_norm(qkv[0]).float(), attn.k_norm(qkv[1]).float()
     return (q * attn.scale @ k.transpose(-2, -1)).softmax(dim=-1)

@@ -198,12 +198,20 @@ def test_download_offline_is_a_clear_error(env):
     assert "import" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_bench_reports_ratio_against_transformers(env, tmp_path):
+def test_bench_reports_ratios_against_transformers(env, tmp_path):
     out = tmp_path / "bench.json"
-    r = cli(env, "bench", "--size", "tiny", "--repeats", "1", "--out", str(out))
+    r = cli(env, "bench", "--size", "tiny", "--repeats", "1", "--folder-clips", "2", "--startup",
+            "--out", str(out))
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     m = report["model"]
-    assert m["tokens"] == 1214 and m["max_abs_logit_diff"] <= 1e-4
-    assert m["speedup_vs_transformers"] == pytest.approx(m["transformers_sdpa_ms"] / m["ours_ms"])
-    assert report["fbank_ms_per_10s"] > 0
+    assert m["tokens"] == 1214 and m["max_abs_logit_diff_fp32"] <= 1e-4
+    assert m["speedup_vs_transformers"] == pytest.approx(
+        m["transformers_sdpa_fp32_ms"] / m["ours_ms"])
+    assert m["agreement"]["clips"] == 3 and m["agreement"]["max_score_diff"] <= 0.02
+    assert report["fbank_ms_per_10s"] > 0 and "random tiny" in report["weights"]
+    f = report["folder"]
+    assert f["clips"] == 2 and f["speedup"] == pytest.approx(
+        f["ours_clips_per_s"] / f["transformers_clips_per_s"])
+    s = report["startup"]
+    assert s["model_state"] == "ready" and 0 < s["window_visible_s"] < s["model_ready_s"]

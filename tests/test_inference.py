@@ -14,7 +14,7 @@ from tests.model_factory import save_tiny_folder
 @pytest.fixture(scope="module")
 def clf(tmp_path_factory) -> Classifier:
     folder = save_tiny_folder(tmp_path_factory.mktemp("m") / "tiny", target_length=200)
-    return Classifier.load(folder, device="cpu")
+    return Classifier.load(folder, device="cpu", precision="fp32")
 
 
 def _noise(seconds: float, seed: int = 0) -> np.ndarray:
@@ -86,3 +86,30 @@ def test_grid_to_frames_averages_overlapping_patches():
     ones = grid_to_frames(torch.ones(12, 3), 36, 128, 16, 10, 10)
     assert torch.equal(ones[:, :126], torch.ones(36, 126))
     assert torch.equal(ones[:, 126:], torch.zeros(36, 2))  # top 2 mels: no patch sees them
+
+
+def test_bf16_agrees_with_fp32_on_a_model_with_real_answers(tmp_path):
+    from tests.beep_model import beep, noise, train_beep_model
+
+    folder = train_beep_model(tmp_path / "beep")
+    fp32 = Classifier.load(folder, "cpu", precision="fp32")
+    bf16 = Classifier.load(folder, "cpu", precision="bf16")
+    assert bf16.dtype == torch.bfloat16 and bf16.model.head.weight.dtype == torch.float32
+    rng = np.random.default_rng(3)
+    clips = np.stack([noise(rng, 16400) for _ in range(8)])
+    clips[::2, 4000:8000] += beep(4000)
+    a, b = fp32.score_batch(clips), bf16.score_batch(clips)
+    assert np.abs(a - b).max() <= 0.02
+    assert (a.argmax(1) == b.argmax(1)).all() and a[::2, 0].min() > 0.9
+    assert np.allclose(bf16.predict(clips[0], attention_maps=True).scores, b[0], atol=0.02)
+
+
+def test_precision_auto_follows_the_hardware():
+    from ast_core.inference import pick_precision, supports_bf16
+
+    cpu = torch.device("cpu")
+    assert pick_precision(cpu, "fp32") == torch.float32
+    assert pick_precision(cpu, "bf16") == torch.bfloat16
+    assert pick_precision(cpu, "auto") == (torch.bfloat16 if supports_bf16(cpu) else torch.float32)
+    with pytest.raises(ValueError):
+        pick_precision(cpu, "fp8")
