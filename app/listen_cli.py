@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "jsonl"], default="text")
     p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
     p.add_argument("--compute-device", help="cpu, cuda or mps (default: best available)")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores but one)")
     return p
 
 
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> int:
         return _list_devices()
     from app.cli import _load_classifier
     from ast_core.errors import AstStudioError
-    from ast_core.streaming import LiveAnalyzer, LiveConfig, MicStream
+    from ast_core.streaming import LiveAnalyzer, LiveConfig, MicStream, live_threads
 
     config = LiveConfig(window_s=args.window, hop_s=args.hop, top_k=args.top_k,
                         threshold=args.threshold, label_filter=_labels(args.labels),
@@ -79,6 +80,9 @@ def main(argv: list[str]) -> int:
     analysis_ms: list[float] = []
     count, last = 0, None
     try:
+        import torch
+
+        torch.set_num_threads(args.threads or live_threads())
         classifier = _load_classifier(args.model, args.compute_device)
         unknown = (config.label_filter or frozenset()) - set(classifier.labels)
         if unknown:

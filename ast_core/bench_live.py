@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ast_core.streaming import RATE, LiveAnalyzer, LiveConfig, RealTimeFeeder
+from ast_core.streaming import RATE, LiveAnalyzer, LiveConfig, RealTimeFeeder, live_threads
 
 
 def _random_model(folder: Path, window_s: float, size: str) -> Path:
@@ -50,8 +50,24 @@ def _stats(values: list[float]) -> dict:
 
 def run_live_bench(model_source: str | None = None, window_s: float = 1.0, hop_s: float = 0.5,
                    seconds: float = 20.0, size: str = "base384",
-                   device: str | None = None) -> dict:
-    """Feed `seconds` of noise in real time and analyse it live; returns the measurements."""
+                   device: str | None = None, threads: int | None = None) -> dict:
+    """Feed `seconds` of noise in real time and analyse it live; returns the measurements.
+
+    `threads`: torch threads during the run (default `live_threads()`, as listen and the app
+    use); the previous setting is restored afterwards.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or live_threads())
+    try:
+        return _run(model_source, window_s, hop_s, seconds, size, device)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run(model_source: str | None, window_s: float, hop_s: float, seconds: float, size: str,
+         device: str | None) -> dict:
     import torch
 
     from ast_core.inference import Classifier

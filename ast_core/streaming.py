@@ -39,6 +39,14 @@ STALL_S = 2.0  # no audio for this long while capturing: the device is gone
 START_S = 6.0  # ... or for this long after starting
 
 
+def live_threads() -> int:
+    """Torch threads for live analysis: all cores but one, left to audio, drawing and the OS
+    (on a busy 2-core machine two spinning threads made a 3-ms window take 350 ms)."""
+    import os
+
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class LiveError(AstStudioError):
     """A microphone problem a user can fix: no device, busy, unplugged."""
 
@@ -57,14 +65,14 @@ class FrameRing:
 
     def write(self, x: np.ndarray, t_last: float) -> None:
         """Producer side: append frames; `t_last` is the capture time of the last of them."""
-        written = self.stamp[0]
+        written, n = self.stamp[0], len(x)
         cap = len(self._buf)
-        x = x[-cap:]
-        i = written % cap
+        x = x[-cap:]  # more than fits: only the newest frames are kept
+        i = (written + n - len(x)) % cap
         first = min(len(x), cap - i)
         self._buf[i : i + first] = x[:first]
         self._buf[: len(x) - first] = x[first:]
-        self.stamp = (written + len(x), t_last)
+        self.stamp = (written + n, t_last)
 
     def read(self, end: int, n: int) -> np.ndarray:
         """Consumer side: a copy of the `n` frames before frame index `end` (zeros before 0)."""
@@ -291,10 +299,11 @@ class LiveAnalyzer:
         ring = self.source.ring
         end, t_end = ring.stamp
         hop = max(1, round(self.config.hop_s * ring.rate))
-        if end == 0 or end - self._last_end < hop:
+        due = end // hop - self._last_end // hop  # hop boundaries passed since the last time
+        if due < 1:
             return None
-        if self.count:  # hops that went by while busy: analysed only as the newest one
-            self.dropped += (end - self._last_end) // hop - 1
+        if self.count:  # all but the newest of them went by while busy: dropped
+            self.dropped += due - 1
         self._last_end = end
         if self._t0 is None:
             self._t0 = t_end - (end - 1) / ring.rate
