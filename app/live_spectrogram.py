@@ -76,6 +76,7 @@ class LiveSpectrogram(pg.GraphicsLayoutWidget):
         bar.setImageItem(self.image)
         self.addItem(bar)
         self.columns_drawn = 0  # total columns rolled in (tests watch it move)
+        self.frames_drawn = 0  # image updates
         self.reset(RATE)
 
     def reset(self, rate: int) -> None:
@@ -95,4 +96,5 @@ class LiveSpectrogram(pg.GraphicsLayoutWidget):
             self.data[-n:] = new
             self.image.setImage(self.data, autoLevels=False, levels=self.levels)
             self.columns_drawn += n
+            self.frames_drawn += 1
         return n
