@@ -157,7 +157,7 @@ class AudioSpectrogramTransformer(nn.Module):
 
     def forward_head(self, pooled: torch.Tensor) -> torch.Tensor:
         """`(batch, dim) -> (batch, num_labels)`, in the head's dtype (fp32 under bf16 use)."""
-        return self.head(self.head_norm(pooled.to(self.head.weight.dtype)))
+        return self.head(self.head_norm(pooled.to(self.head_norm.weight.dtype)))
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.pool(self.forward_features(spec)))
