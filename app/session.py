@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app import analysis, workers
+from app import analysis, long_data, workers
 
 
 class Session(QObject):
@@ -30,6 +30,7 @@ class Session(QObject):
     classified = Signal(object)  # Analysis
     attention_ready = Signal(object)  # Attention
     failed = Signal(object, str)  # exception, title
+    long_opened = Signal(object)  # app.long_data.LongFile: too long to decode whole (LongView)
 
     def __init__(self, compute_device: str = "", parent: QObject | None = None):
         super().__init__(parent)
@@ -84,9 +85,17 @@ class Session(QObject):
     # ------------------------------------------------------------ clips
     def open_path(self, path: str) -> None:
         gen = self._next()
-        workers.start(analysis.decode, path,
-                      on_result=lambda clip: self._current(gen) and self.show_clip(clip),
+        workers.start(long_data.open_any, path,
+                      on_result=lambda r: self._current(gen) and self._opened(r),
                       on_error=lambda e: self.failed.emit(e, "Open"))
+
+    def _opened(self, opened: analysis.Clip | long_data.LongFile) -> None:
+        if isinstance(opened, long_data.LongFile):
+            self.clip, self.analysis = None, None
+            self._next()
+            self.long_opened.emit(opened)
+        else:
+            self.show_clip(opened)
 
     def open_recording(self, samples: np.ndarray, rate: int) -> None:
         name = time.strftime("Recording %H:%M:%S")

@@ -31,6 +31,10 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         # image[x=frame, y=mel bin]; drawn at screen resolution, so long clips paint cheaply
         self.image = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
         self.plot.addItem(self.image)
+        # full-resolution detail of the range on screen, over a long file's overview
+        self.detail = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
+        self.detail.setZValue(1)
+        self.plot.addItem(self.detail)
         self.overlay = AttentionOverlay()
         self.plot.addItem(self.overlay)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("r", width=2))
@@ -43,7 +47,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             values=self.levels, colorMap=pg.colormap.get(self.colormap_name), label="dB",
             interactive=False,
         )
-        self.colorbar.setImageItem(self.image)
+        self.colorbar.setImageItem([self.image, self.detail])
         self.addItem(self.colorbar, row=0, col=1)
         self.spectrogram: Spectrogram | None = None
         self.plot.setRange(xRange=(0.0, 10.0), yRange=(0.0, 128.0), padding=0)
@@ -51,6 +55,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
     def set_spectrogram(self, spec: Spectrogram | None) -> None:
         """Show a clip's spectrogram (None clears the view)."""
         self.spectrogram = spec
+        self.set_detail(None)
         if spec is None:
             self.image.clear()
             self.overlay.set_attention(None)
@@ -63,11 +68,24 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.setLimits(xMin=0.0, xMax=max(duration, 0.1), yMin=0.0, yMax=float(mels))
         self.plot.setRange(xRange=(0.0, duration), yRange=(0.0, mels), padding=0)
 
+    def set_detail(self, spec: Spectrogram | None, offset_s: float = 0.0) -> None:
+        """Draw `spec` (full resolution) from `offset_s` over the overview; None removes it."""
+        if spec is None or not len(spec.db):
+            self.detail.clear()
+            self.detail.hide()
+            return
+        self.detail.setImage(spec.db.astype(np.float32), autoLevels=False, levels=self.levels)
+        frames, mels = spec.db.shape
+        self.detail.setRect(QRectF(offset_s, 0.0, frames * spec.frame_shift_s, float(mels)))
+        self.detail.show()
+
     def set_db_range(self, low: float, high: float) -> None:
         self.levels = (float(low), float(max(high, low + 1.0)))
         self.colorbar.setLevels(self.levels)
         if self.spectrogram is not None:
             self.image.setLevels(self.levels)
+        if self.detail.image is not None:
+            self.detail.setLevels(self.levels)
 
     def set_colormap(self, name: str) -> None:
         cmap = pg.colormap.get(name if name in COLORMAPS else "viridis")
