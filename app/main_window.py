@@ -29,6 +29,7 @@ from app.display_controls import DisplayControls
 from app.error_reporter import ErrorReporter
 from app.labels_panel import LabelsPanel
 from app.log import log, log_path
+from app.long_view import LongView
 from app.menus import build_menus
 from app.player import Player
 from app.session import Session
@@ -50,8 +51,10 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.actions = build_menus(self)
         self._add_live_action()
+        self._add_batch_action()
         self._restore_settings()
         self._connect()
+        self.long = LongView(self)  # long recordings: overview, score curves, Events dock
         QTimer.singleShot(0, self.find_start_model)
 
     # ------------------------------------------------------------ layout
@@ -348,6 +351,27 @@ class MainWindow(QMainWindow):
             after = "play" if isinstance(place, QToolBar) else "save_wav"
             place.insertAction(self.actions[after], action)
         self.actions["live"] = action
+
+    def _add_batch_action(self) -> None:
+        """File ▸ Batch classify a folder…, after Live tagging."""
+        from PySide6.QtGui import QAction
+
+        action = QAction("&Batch classify a folder…", self)
+        action.triggered.connect(lambda: self.open_batch_dialog())
+        for place in self.actions["save_wav"].associatedObjects():
+            if not isinstance(place, QToolBar):
+                place.insertAction(self.actions["save_wav"], action)
+        self.actions["batch"] = action
+
+    def open_batch_dialog(self, folder: str = "") -> None:
+        """Classify every audio file of a folder with the loaded model (`app.batch_dialog`)."""
+        from app.batch_dialog import BatchDialog
+
+        dialog = BatchDialog(self.classifier, folder or self.settings.get("last_folder"), self)
+        dialog.failed.connect(lambda e: self.errors.report(e, "Batch"))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.batch_dialog = dialog
 
     def open_live(self) -> None:
         """Live tagging from a microphone with the loaded model (see `app.live_view`)."""
