@@ -9,7 +9,9 @@ adds its own step to the latency: "sound -> labels on screen" is measured when a
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,17 @@ from ast_core.streaming import Analysis, LiveAnalyzer, LiveError, MicStream
 FRAME_MS = 30  # spectrogram redraw interval (>= 30 frames per second)
 NO_DEVICE = ("No microphone was found: this computer has no audio input device. Connect one (or "
              "enable it in the system's sound settings) and open Live again.")
+
+
+@dataclass
+class _Run:
+    """One Start…Stop: its stop flag and worker; results of an older run are ignored."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    worker: Any = None
+
+    def should_stop(self) -> bool:  # Stop pressed, or the app closing (workers.wait_all)
+        return self.stop.is_set() or (self.worker is not None and self.worker.abort_requested)
 
 
 class LiveWindow(QWidget):
@@ -55,7 +68,7 @@ class LiveWindow(QWidget):
         self.worker: Any = None
         self.last: Analysis | None = None
         self.shown_latency_ms: list[float] = []
-        self._stop = False
+        self._run = _Run()
         self._read = 0
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
@@ -102,24 +115,31 @@ class LiveWindow(QWidget):
         except LiveError as e:
             self._fail(e)
             return
-        self.mic, self._stop, self._read = mic, False, mic.ring.stamp[0]
+        self.mic, self._run, self._read = mic, _Run(), mic.ring.stamp[0]
         self.spectrogram.reset(mic.rate)
         self.panel.reset(labels, config.hop_s)
         analyzer = LiveAnalyzer(self.classifier, mic, config)
-        self.worker = workers.start(self._analyse, analyzer, on_yield=self._show,
-                                    on_error=self._fail)
+        run = self._run
+        run.worker = self.worker = workers.start(self._analyse, analyzer, run,
+                                                 on_yield=lambda r: self._show(r, run),
+                                                 on_error=lambda e: self._fail(e, run))
         self.controls.set_running(True)
         note = "" if mic.rate == 16_000 else (f" The device does not offer 16 kHz: capturing at "
                                                f"{mic.rate} Hz and resampling.")
         self.controls.message.setText("Listening…" + note)
         self.timer.start()
 
-    def _analyse(self, analyzer: LiveAnalyzer):  # worker thread
-        analyzer.warm_up()
-        yield from analyzer.results(lambda: self._stop)
+    @staticmethod
+    def _analyse(analyzer: LiveAnalyzer, run: _Run):  # worker thread
+        try:
+            analyzer.warm_up()
+            yield from analyzer.results(run.should_stop)
+        finally:
+            if not run.stop.is_set():  # aborted from outside (the app is closing): free the mic
+                analyzer.source.stop()
 
     def stop(self) -> None:
-        self._stop = True
+        self._run.stop.set()
         self.timer.stop()
         mic, self.mic = self.mic, None
         if mic is not None:
@@ -129,7 +149,9 @@ class LiveWindow(QWidget):
                 "windows dropped.")
         self.controls.set_running(False)
 
-    def _fail(self, exc: Exception) -> None:
+    def _fail(self, exc: Exception, run: _Run | None = None) -> None:
+        if run is not None and run is not self._run:
+            return  # from a run that was already stopped
         self.stop()
         self.controls.message.setText(str(exc) if isinstance(exc, LiveError) else
                                       f"Live tagging stopped: {type(exc).__name__}: {exc}")
@@ -145,8 +167,8 @@ class LiveWindow(QWidget):
         if n > 0:
             self.spectrogram.push(mic.ring.read(end, n))
 
-    def _show(self, r: Analysis) -> None:
-        if self.mic is None:
+    def _show(self, r: Analysis, run: _Run | None = None) -> None:
+        if self.mic is None or (run is not None and run is not self._run):
             return  # a result that was under way when Stop was pressed
         shown_ms = (time.monotonic() - r.capture_time) * 1000
         self.last = r

@@ -110,7 +110,16 @@ def test_live_window_scrolls_labels_events_and_exports(qtbot, virtual_mic, beep_
     drawn = live.spectrogram.columns_drawn
     qtbot.wait(200)
     assert live.spectrogram.columns_drawn == drawn  # stopped means stopped
-    live.close()
+
+    shown = []  # start again at once: a new run, and the old worker does not linger
+    live.result_shown.connect(shown.append)
+    c.start_button.click()
+    qtbot.waitUntil(lambda: len(shown) >= 2 and shown[-1].index >= 1, timeout=WAIT_MS)
+    assert [r.index for r in shown] == list(range(len(shown)))  # from one analyzer only
+    mic = live.mic
+    t0 = time.monotonic()
+    w.close()  # closing the app while listening stops the analysis and frees the microphone
+    assert time.monotonic() - t0 < 5 and mic._stream is None
 
 
 def test_live_without_input_device_says_so(qtbot, beep_model, monkeypatch):
