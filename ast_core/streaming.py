@@ -262,7 +262,6 @@ class LiveAnalyzer:
         self.dropped = 0
         self.count = 0
         self._last_end = 0  # ring frame index of the newest sample analysed last time
-        self._t0: float | None = None  # monotonic time of stream frame 0
         self._shown: frozenset[str] = frozenset()
         self._above: set[str] = set()
         mask = [config.label_filter is None or n in config.label_filter for n in self.labels]
@@ -305,13 +304,11 @@ class LiveAnalyzer:
         if self.count:  # all but the newest of them went by while busy: dropped
             self.dropped += due - 1
         self._last_end = end
-        if self._t0 is None:
-            self._t0 = t_end - (end - 1) / ring.rate
         window = ring.read(end, min(ring.capacity, round(self.config.window_s * ring.rate)))
         t_start = time.monotonic()
         scores = self._score(window, ring.rate)
         ready = time.monotonic()
-        return self._report(scores, end, t_end, t_start, ready, window)
+        return self._report(scores, end, t_end, t_start, ready)
 
     # ------------------------------------------------------------------ helpers
     def _score(self, window: np.ndarray, rate: int) -> np.ndarray:
@@ -330,11 +327,11 @@ class LiveAnalyzer:
                            .round().astype(int))
         return self.scorer.score_batch(np.stack([window[s : s + piece] for s in starts])).max(0)
 
-    def _report(self, scores: np.ndarray, end: int, t_end: float, t_start: float, ready: float,
-                window: np.ndarray) -> Analysis:
+    def _report(self, scores: np.ndarray, end: int, t_end: float, t_start: float,
+                ready: float) -> Analysis:
         cfg = self.config
         rate = self.source.ring.rate
-        scores = np.where(self._mask, scores, 0.0).astype(np.float32)
+        raw, scores = scores, np.where(self._mask, scores, 0.0).astype(np.float32)
         order = np.argsort(-scores, kind="stable")[: cfg.top_k]
         top = [(self.labels[i], float(scores[i])) for i in order
                if self._mask[i] and scores[i] >= cfg.threshold]
@@ -344,11 +341,11 @@ class LiveAnalyzer:
         events, above = [], set()
         for i, name in enumerate(self.labels):
             watched = self._mask[i] if cfg.event_labels is None else name in cfg.event_labels
-            if watched and scores[i] >= cfg.threshold:
+            if watched and raw[i] >= cfg.threshold:
                 above.add(name)
                 if name not in self._above:
                     snippet = self._save_snippet(name, time_s, end) if cfg.snippet_dir else None
-                    events.append(LiveEvent(name, time_s, float(scores[i]), time.time(), snippet))
+                    events.append(LiveEvent(name, time_s, float(raw[i]), time.time(), snippet))
         self._above = above
         analysis_ms = (ready - t_start) * 1000
         result = Analysis(self.count, time_s, t_end, ready, analysis_ms,

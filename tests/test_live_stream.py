@@ -81,6 +81,40 @@ def test_ring_keeps_the_newest_frames_and_their_capture_time():
         ring.read(35, 9)
 
 
+class Filled:
+    """A source whose ring already holds a clip (no real time): for exact, fast checks."""
+
+    failed = None
+
+    def __init__(self, x: np.ndarray, rate: int):
+        self.ring = FrameRing(30 * rate, rate)
+        self.ring.write(x, time.monotonic())
+
+
+def test_long_window_and_native_rate_windows_are_scored_correctly(beep_model):
+    """A 4-s window over a 1-s model is scored as 1-s pieces (max per label), so a beep in its
+    oldest second counts; 48-kHz audio is resampled to 16 kHz before scoring."""
+    from scipy.signal import resample_poly
+
+    samples, _ = scene([(1.0, False), (0.5, True), (2.5, False)])
+    classifier = Classifier.load(beep_model)
+    for rate in (RATE, 48_000):
+        x = samples if rate == RATE else resample_poly(samples, 3, 1).astype(np.float32)
+        long = LiveAnalyzer(classifier, Filled(x, rate), LiveConfig(window_s=4.0, hop_s=0.5))
+        assert long.step().top[0][0] == "beep"
+        short = LiveAnalyzer(classifier, Filled(x, rate), LiveConfig(window_s=1.0, hop_s=0.5))
+        assert short.step().top[0][0] == "background"  # the beep is 2.5 s old
+
+
+def test_filter_hides_labels_but_events_follow_their_own_list(beep_model):
+    samples, _ = scene([(0.5, False), (0.5, True)])
+    config = LiveConfig(window_s=1.0, hop_s=0.5, label_filter=frozenset({"background"}),
+                        event_labels=frozenset({"beep"}))
+    r = LiveAnalyzer(Classifier.load(beep_model), Filled(samples, RATE), config).step()
+    assert r.top == [] and r.scores[0] == 0  # beep is filtered out of the shown labels...
+    assert [e.label for e in r.events] == ["beep"]  # ...but its crossing is still logged
+
+
 def test_scene_labels_follow_the_beep_and_latency_matches_outside_clock(
         virtual_mic, beep_model, tmp_path):
     """Noise 3 s, beep+noise 3 s, noise 3 s in real time; window 1 s, hop 0.25 s."""
