@@ -62,8 +62,12 @@ class RunState:
 
 
 def preflight(folder: str, recursive: bool) -> Iterator[float]:
-    """Generator worker: probe every file (header only); yields progress, returns `Preflight`."""
-    from ast_core.audio import probe
+    """Generator worker: check every file; yields progress, returns `Preflight`.
+
+    Each file is probed and decoded through (block by block, nothing kept), since a truncated
+    FLAC or a NaN sample shows only while decoding; decoding is cheap next to the model.
+    """
+    from ast_core.audio import iter_blocks, probe
     from ast_core.batch import find_audio
     from ast_core.errors import AudioError
 
@@ -72,6 +76,8 @@ def preflight(folder: str, recursive: bool) -> Iterator[float]:
     for i, path in enumerate(files):
         try:
             info = probe(path)
+            for _ in iter_blocks(path):  # decode through: truncation and NaN show only here
+                pass
         except AudioError as e:
             result.problems.append((path, e.reason))
             result.unreadable += 1
@@ -83,8 +89,7 @@ def preflight(folder: str, recursive: bool) -> Iterator[float]:
                 result.problems.append(
                     (path, f"{info.sample_rate} Hz: upsampled, no content above "
                      f"{info.sample_rate // 2} Hz"))
-        if i % 8 == 0:
-            yield (i + 1) / len(files)
+        yield (i + 1) / len(files)
     yield 1.0
     return result
 
