@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl+C)")
     p.add_argument("--compute-device", help="cpu, cuda or mps (default: best available)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores but one)")
+    p.add_argument("--fit-window", action="store_true",
+                   help="cut the model's input to the window (much faster for 10-s models)")
     return p
 
 
@@ -67,7 +69,13 @@ def main(argv: list[str]) -> int:
         return _list_devices()
     from app.cli import _load_classifier
     from ast_core.errors import AstStudioError
-    from ast_core.streaming import LiveAnalyzer, LiveConfig, MicStream, live_threads
+    from ast_core.streaming import (
+        LiveAnalyzer,
+        LiveConfig,
+        MicStream,
+        live_threads,
+        load_for_window,
+    )
 
     config = LiveConfig(window_s=args.window, hop_s=args.hop, top_k=args.top_k,
                         threshold=args.threshold, label_filter=_labels(args.labels),
@@ -84,6 +92,8 @@ def main(argv: list[str]) -> int:
 
         torch.set_num_threads(args.threads or live_threads())
         classifier = _load_classifier(args.model, args.compute_device)
+        if args.fit_window:
+            classifier = load_for_window(classifier.name, args.window, args.compute_device)
         unknown = (config.label_filter or frozenset()) - set(classifier.labels)
         if unknown:
             raise AstStudioError(f"The model has no label(s) {sorted(unknown)}.")

@@ -6,8 +6,9 @@ each stamped with its arrival time), into the same ring buffer and `LiveAnalyzer
 hop; above 1 the hop cannot be kept and windows are dropped), sound-to-label latency p50/p95
 (capture of the newest analysed sample -> labels ready), dropped windows.
 
-With no model, a randomly initialised base384 AST whose input is exactly the window is built in
-a temporary folder: the labels are meaningless and the report says so ("timing only").
+With no model, a randomly initialised base384 AST shaped like the AudioSet models (10.24-s
+input) is built in a temporary folder: the labels are meaningless and the report says so
+("timing only"). `fit_window` cuts the model's input to the window, as `listen --fit-window`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ast_core.streaming import RATE, LiveAnalyzer, LiveConfig, RealTimeFeeder, live_threads
+from ast_core.streaming import (
+    RATE,
+    LiveAnalyzer,
+    LiveConfig,
+    RealTimeFeeder,
+    live_threads,
+    load_for_window,
+)
 
 
-def _random_model(folder: Path, window_s: float, size: str) -> Path:
-    """A random-init `size` AST whose input covers `window_s` seconds (timing only)."""
+def _random_model(folder: Path, size: str) -> Path:
+    """A random-init `size` AST shaped like the AudioSet models (10.24-s input; timing only)."""
     import torch
 
     from ast_core.checkpoints import save_model
@@ -30,9 +38,7 @@ def _random_model(folder: Path, window_s: float, size: str) -> Path:
     from ast_core.model import AudioSpectrogramTransformer, ModelConfig
 
     fbank = PRESETS["audioset"]
-    frames = max(16, int(round(window_s * 1000 / fbank.frame_shift_ms)) - 2)
-    fbank = type(fbank).from_dict({**fbank.to_dict(), "target_length": frames})
-    cfg = ModelConfig.for_size(size, target_length=frames)
+    cfg = ModelConfig.for_size(size, target_length=fbank.target_length)
     torch.manual_seed(0)
     model = AudioSpectrogramTransformer(cfg)
     return save_model(folder / f"random-{size}", model,
@@ -50,32 +56,35 @@ def _stats(values: list[float]) -> dict:
 
 def run_live_bench(model_source: str | None = None, window_s: float = 1.0, hop_s: float = 0.5,
                    seconds: float = 20.0, size: str = "base384",
-                   device: str | None = None, threads: int | None = None) -> dict:
+                   device: str | None = None, threads: int | None = None,
+                   fit_window: bool = False) -> dict:
     """Feed `seconds` of noise in real time and analyse it live; returns the measurements.
 
     `threads`: torch threads during the run (default `live_threads()`, as listen and the app
-    use); the previous setting is restored afterwards.
+    use); the previous setting is restored afterwards. `fit_window`: cut the model's input
+    to the window (`streaming.load_for_window`), as `listen --fit-window` does.
     """
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or live_threads())
     try:
-        return _run(model_source, window_s, hop_s, seconds, size, device)
+        return _run(model_source, window_s, hop_s, seconds, size, device, fit_window)
     finally:
         torch.set_num_threads(previous)
 
 
 def _run(model_source: str | None, window_s: float, hop_s: float, seconds: float, size: str,
-         device: str | None) -> dict:
+         device: str | None, fit_window: bool) -> dict:
     import torch
 
     from ast_core.inference import Classifier
 
     with tempfile.TemporaryDirectory() as tmp:
         timing_only = model_source is None
-        source = _random_model(Path(tmp), window_s, size) if timing_only else model_source
-        classifier = Classifier.load(str(source), device)
+        source = _random_model(Path(tmp), size) if timing_only else model_source
+        classifier = (load_for_window(str(source), window_s, device) if fit_window
+                      else Classifier.load(str(source), device))
         analyzer = LiveAnalyzer(classifier, None, LiveConfig(window_s=window_s, hop_s=hop_s))
         analyzer.warm_up()
         rng = np.random.default_rng(0)
@@ -95,6 +104,7 @@ def _run(model_source: str | None, window_s: float, hop_s: float, seconds: float
         "model": "random base384 weights (timing only)" if timing_only else str(model_source),
         "timing_only": timing_only,
         "model_window_s": round(classifier.window_seconds, 3),
+        "fit_window": fit_window,
         "window_s": window_s,
         "hop_s": hop_s,
         "seconds": seconds,
@@ -128,6 +138,7 @@ if __name__ == "__main__":
 
     args = dict(a.split("=", 1) for a in sys.argv[1:])
     rep = run_live_bench(args.get("model"), float(args.get("window", 1.0)),
-                         float(args.get("hop", 0.5)), float(args.get("seconds", 20)))
+                         float(args.get("hop", 0.5)), float(args.get("seconds", 20)),
+                         fit_window=args.get("fit") == "1")
     print(format_report(rep))
     print(json.dumps(rep))

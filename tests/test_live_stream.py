@@ -263,6 +263,18 @@ def test_no_input_device_is_a_clear_error(monkeypatch):
         MicStream().start()
 
 
+def test_model_input_can_be_fitted_to_the_window(tiny_model):
+    from ast_core.streaming import load_for_window
+
+    full = Classifier.load(tiny_model)
+    fitted = load_for_window(str(tiny_model), 1.0)
+    assert full.fbank.target_length == 128 and fitted.fbank.target_length == 98
+    assert fitted.window_seconds <= 1.0 < full.window_seconds
+    x = np.random.default_rng(0).standard_normal((1, RATE)).astype(np.float32) * 0.1
+    assert fitted.score_batch(x).shape == full.score_batch(x).shape == (1, 5)
+    assert load_for_window(str(tiny_model), 5.0).fbank.target_length == 128  # never longer
+
+
 def test_live_bench_reports_cost(beep_model):
     from ast_core.bench_live import format_report, run_live_bench
 
