@@ -23,7 +23,7 @@ from app.live_controls import LiveControls
 from app.live_events import LiveEvents
 from app.live_labels import LivePanel
 from app.live_spectrogram import LiveSpectrogram
-from ast_core.streaming import Analysis, LiveAnalyzer, LiveError, MicStream
+from ast_core.streaming import Analysis, LiveAnalyzer, LiveError, MicStream, load_for_window
 
 FRAME_MS = 30  # spectrogram redraw interval (>= 30 frames per second)
 NO_DEVICE = ("No microphone was found: this computer has no audio input device. Connect one (or "
@@ -120,7 +120,8 @@ class LiveWindow(QWidget):
         self.panel.reset(labels, config.hop_s)
         analyzer = LiveAnalyzer(self.classifier, mic, config)
         run = self._run
-        run.worker = self.worker = workers.start(self._analyse, analyzer, run,
+        fit = self.controls.fit_window.isChecked()
+        run.worker = self.worker = workers.start(self._analyse, analyzer, run, fit,
                                                  on_yield=lambda r: self._show(r, run),
                                                  on_error=lambda e: self._fail(e, run))
         self.controls.set_running(True)
@@ -130,8 +131,12 @@ class LiveWindow(QWidget):
         self.timer.start()
 
     @staticmethod
-    def _analyse(analyzer: LiveAnalyzer, run: _Run):  # worker thread
+    def _analyse(analyzer: LiveAnalyzer, run: _Run, fit: bool):  # worker thread
         try:
+            if fit:  # a copy of the model whose input is the window (see load_for_window)
+                fitted = load_for_window(analyzer.scorer.name, analyzer.config.window_s,
+                                         str(analyzer.scorer.device))
+                analyzer = LiveAnalyzer(fitted, analyzer.source, analyzer.config)
             analyzer.warm_up()
             yield from analyzer.results(run.should_stop)
         finally:
