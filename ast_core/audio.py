@@ -159,8 +159,18 @@ def _mono_chunks(p: str, f: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
         raise AudioError(p, f"truncated or corrupt (decoded {total} of {f.frames} frames)")
 
 
+_MAX_REDUCED_RATE = 2000  # torchaudio's sinc kernel has (reduced up) x (reduced down) taps
+
+
 def _rates(orig: int, target: int) -> tuple[int, int]:
+    """The gcd-reduced (orig, target) pair used for resampling.
+
+    Odd rates (e.g. 44101 Hz) reduce to huge pairs whose kernel would need gigabytes; those
+    are resampled as if from the nearest multiple of 100 Hz (a speed error below 0.01 %).
+    """
     g = math.gcd(orig, target)
+    if orig // g > _MAX_REDUCED_RATE:
+        return _rates(max(100, round(orig / 100) * 100), target)
     return orig // g, target // g
 
 

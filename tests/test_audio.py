@@ -286,3 +286,17 @@ def test_is_audio_path(name, ok):
 def test_spoken_words_load(tmp_path):
     x = load_audio(speak(tmp_path / "yes.wav", "yes"))
     assert 0.2 * TARGET_RATE < len(x) < 2 * TARGET_RATE and np.abs(x).max() > 0.05
+
+
+def test_odd_sample_rate_resamples_without_a_giant_kernel(tmp_path):
+    import resource
+
+    rate = 44101  # gcd with 16 kHz is 1: an exact kernel would need gigabytes
+    t = np.arange(rate * 2) / rate
+    sf.write(tmp_path / "odd.wav", (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    y = load_audio(tmp_path / "odd.wav")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
+    assert abs(len(y) - 32000) <= 2
+    spectrum = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spectrum) * 16000 / len(y) - 440) < 1.0
