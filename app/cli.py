@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--model", help="model to time (default: random base384 weights)")
     b.add_argument("--repeats", type=int, default=5, help="timed runs after a warm-up")
     b.add_argument("--size", default="base384", help="size of the random model")
+    b.add_argument("--stride", type=int, default=10, help="patch stride of the random model")
     b.add_argument("--folder-clips", type=int, default=6, help="10-s clips in the folder test")
     b.add_argument("--startup", action="store_true", help="time app start-up")
     b.add_argument("--train", action="store_true", help="training samples/s (tiny, base)")
@@ -289,11 +290,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ast_core.bench import random_model_folder, run_bench
 
     every = args.all
-    report = run_bench(args.model, args.size, args.repeats, args.folder_clips)
+    report = run_bench(args.model, args.size, args.repeats, args.folder_clips, args.stride)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.model
         if (every or args.startup or args.live) and not folder:
-            folder = random_model_folder(args.size, Path(tmp) / "model")
+            folder = random_model_folder(args.size, Path(tmp) / "model", args.stride)
         if every or args.startup:
             from app.bench_startup import startup_times
 

@@ -60,17 +60,19 @@ def test_signals(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
     return np.stack([noise, tone, chirp]).astype(np.float32)
 
 
-def random_model_folder(size: str, path: Path) -> Path:
+def random_model_folder(size: str, path: Path, stride: int = 10) -> Path:
     """Random AudioSet-shaped weights of `size`, for timing only (never offered to users)."""
     torch.manual_seed(0)
-    model = AudioSpectrogramTransformer(ModelConfig.for_size(size, target_length=1024))
+    cfg = ModelConfig.for_size(size, target_length=1024, fstride=stride, tstride=stride)
+    model = AudioSpectrogramTransformer(cfg)
     return save_model(path, model, [f"class {i}" for i in range(527)], PRESETS["audioset"])
 
 
-def _model_folder(model_source: str | None, size: str, tmp: Path) -> tuple[Path, str]:
+def _model_folder(model_source: str | None, size: str, tmp: Path, stride: int) -> tuple[Path, str]:
     if model_source:
         return resolve(model_source), str(model_source)
-    return random_model_folder(size, tmp), f"random {size} weights (timing only)"
+    name = f"random {size} stride {stride} weights (timing only)"
+    return random_model_folder(size, tmp, stride), name
 
 
 def bench_model(folder: Path, repeats: int) -> dict:
@@ -148,6 +150,7 @@ def run_bench(
     size: str = "base384",
     repeats: int = 5,
     folder_clips: int = 6,
+    stride: int = 10,
 ) -> dict:
     """The model and folder sections of `ast-studio bench` (see README for the fields)."""
     fbank_cfg = PRESETS["audioset"]
@@ -157,7 +160,7 @@ def run_bench(
         "fbank_ms_per_10s": _median_ms(lambda: compute_fbank(wav[None], fbank_cfg), repeats),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        folder, name = _model_folder(model_source, size, Path(tmp) / "model")
+        folder, name = _model_folder(model_source, size, Path(tmp) / "model", stride)
         report["weights"] = name
         report["model"] = bench_model(folder, repeats)
         if folder_clips:
