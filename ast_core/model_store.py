@@ -49,7 +49,7 @@ class DownloadCancelled(Exception):
 class InstalledModel:
     name: str  # hub id or folder name
     path: Path
-    origin: str  # "hub" or "user"
+    origin: str  # "hub", "user" (imported) or "trained"
 
 
 def data_dir() -> Path:
@@ -82,24 +82,26 @@ def cached_hub_model(repo_id: str) -> Path | None:
 
 
 def installed_models() -> list[InstalledModel]:
-    """AST models in the HF cache and in the user's models folder."""
-    from huggingface_hub import scan_cache_dir
+    """AST models in the HF cache, the user's models folder and the app's training runs.
+
+    Each cache entry is checked on its own, so one broken entry hides nothing else.
+    """
+    from huggingface_hub import constants
 
     found: list[InstalledModel] = []
-    try:
-        repos = scan_cache_dir().repos
-    except Exception:  # no cache folder yet, or unreadable: nothing installed from the hub
-        repos = []
-    for repo in sorted(repos, key=lambda r: r.repo_id):
-        if repo.repo_type == "model":
-            path = cached_hub_model(repo.repo_id)
-            if path is not None:
-                found.append(InstalledModel(repo.repo_id, path, "hub"))
+    for entry in sorted(Path(constants.HF_HUB_CACHE).glob("models--*")):
+        repo_id = entry.name.removeprefix("models--").replace("--", "/")
+        path = cached_hub_model(repo_id)
+        if path is not None:
+            found.append(InstalledModel(repo_id, path, "hub"))
     root = models_dir()
     if root.is_dir():
         for path in sorted(root.iterdir()):
             if _is_ast_folder(path):
                 found.append(InstalledModel(path.name, path, "user"))
+    for path in sorted((data_dir() / "training").glob("*/model")):  # the train dialog's runs
+        if _is_ast_folder(path):
+            found.append(InstalledModel(path.parent.name, path, "trained"))
     return found
 
 

@@ -169,3 +169,12 @@ def test_fbank_config_travels_with_the_model(tmp_path):
     fbank = FbankConfig(target_length=512, mean=-6.6268077, std=5.358466, frame_shift_ms=10.0)
     save_model(tmp_path / "m", make_model(cfg), list("abcde"), fbank)
     assert load_model(tmp_path / "m").fbank == fbank
+
+
+def test_models_trained_in_the_app_are_listed(tmp_path, store):
+    from ast_core.model_store import data_dir
+
+    save_tiny_folder(data_dir() / "training" / "birds-20261122-0100" / "model")
+    (data_dir() / "training" / "crashed-run").mkdir()  # a run without a model yet
+    found = model_store.installed_models()
+    assert [(m.name, m.origin) for m in found] == [("birds-20261122-0100", "trained")]

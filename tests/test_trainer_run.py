@@ -84,7 +84,7 @@ def test_spoken_words_train_well_above_chance(trained, speech):
 
 def test_exported_model_loads_in_classifier_and_transformers(trained, speech):
     out, events, _ = trained
-    clf = Classifier.load(out / "model", device="cpu")
+    clf = Classifier.load(out / "model", device="cpu", precision="fp32")  # exact parity
     assert clf.labels == ["down", "no", "up", "yes"] and clf.label_mode == "single"
     assert clf.fbank.target_length == 96
     training = clf.loaded.extra["training"]
@@ -221,7 +221,7 @@ def test_audioset_init_from_a_trained_model(trained, speech, cache_dir, tmp_path
     cfg = make_config("speechcommands", init="audioset", audioset_model=str(source),
                       target_length=128)
     model = build_model(cfg, ["a", "b", "c"], "single")
-    src = Classifier.load(source).model
+    src = Classifier.load(source, precision="fp32").model
     assert model.cfg.grid == (8, 8) and src.cfg.grid == (8, 6)  # strides 16 kept from source
     assert torch.equal(model.blocks[1].mlp.fc2.weight, src.blocks[1].mlp.fc2.weight)
     rc, events = run_cli([str(speech / "val"), "--out", str(tmp_path / "as"), "--init",
