@@ -78,7 +78,10 @@ class WindowScores:
 
 
 class Classifier:
-    """A loaded model ready to score audio; all inputs are mono float32 at 16 kHz."""
+    """A loaded model ready to score audio; all inputs are mono float32 at 16 kHz.
+
+    Takes ownership of `loaded.model`: it is moved to the device and precision chosen here.
+    """
 
     def __init__(
         self,
