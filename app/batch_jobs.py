@@ -8,9 +8,7 @@ model and options, so Resume after a cancel or a crash skips what is finished.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import threading
 import time
@@ -127,27 +125,15 @@ def run(classifier: Any, files: Sequence[str], journal: str | Path, resume: bool
                      lambda i, r: state.results.append(r), state.cancelled)
 
 
-def table_csv(results: Sequence[dict]) -> str:
-    """One row per (file, rank) like `ast-studio classify --format csv`; errors get a row."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["file", "duration_s", "rank", "label", "score", "error"])
-    for r in results:
-        for rank, t in enumerate(r["top"], 1):
-            w.writerow([r["file"], r["duration_s"], rank, t["label"], t["score"], ""])
-        if r["error"]:
-            w.writerow([r["file"], "", "", "", "", r["error"]])
-    return buf.getvalue()
-
-
 def export_table(path: str, results: Sequence[dict]) -> str:
     """CSV, or JSON when `path` ends in .json (the `--format json` list), written atomically."""
     from ast_core.atomic import atomic_write_text
+    from ast_core.exports import results_csv
 
     if path.lower().endswith(".json"):
         text = json.dumps(list(results), indent=2, ensure_ascii=False) + "\n"
     else:
-        text = table_csv(results)
+        text = results_csv(results)
     return str(atomic_write_text(path, text))
 
 

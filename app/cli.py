@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -169,7 +168,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def _write_results(results: list[dict], args: argparse.Namespace) -> None:
     from ast_core.atomic import atomic_write_text
     from ast_core.events import Event
-    from ast_core.exports import SUFFIXES, write_events
+    from ast_core.exports import SUFFIXES, results_csv, write_events
 
     if args.format in ("raven", "audacity"):
         for r in results:
@@ -180,33 +179,13 @@ def _write_results(results: list[dict], args: argparse.Namespace) -> None:
     if args.format == "json":
         text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "csv":
-        text = _csv_table(results, args.events)
+        text = results_csv(results, args.events)
     else:
         text = "".join(_table_row(r) for r in results)
     if args.out:
         atomic_write_text(args.out, text)
     elif args.format != "table":
         sys.stdout.write(text)
-
-
-def _csv_table(results: list[dict], events: bool) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    if events:
-        w.writerow(["file", "label", "start_s", "end_s", "score", "error"])
-        for r in results:
-            for e in r.get("events") or []:
-                w.writerow([r["file"], e["label"], e["start_s"], e["end_s"], e["score"], ""])
-            if r["error"]:
-                w.writerow([r["file"], "", "", "", "", r["error"]])
-        return buf.getvalue()
-    w.writerow(["file", "duration_s", "rank", "label", "score", "error"])
-    for r in results:
-        for rank, t in enumerate(r["top"], 1):
-            w.writerow([r["file"], r["duration_s"], rank, t["label"], t["score"], ""])
-        if r["error"]:
-            w.writerow([r["file"], "", "", "", "", r["error"]])
-    return buf.getvalue()
 
 
 def _print_table_row(r: dict) -> None:

@@ -65,6 +65,30 @@ def audacity_labels(events: Sequence[Event]) -> str:
     return "".join(f"{e.start_s:.6f}\t{e.end_s:.6f}\t{e.label}\n" for e in events)
 
 
+def results_csv(results: Sequence[dict], events: bool = False) -> str:
+    """Batch results (`classify --format json` objects) as CSV.
+
+    Without `events`: one row per (file, rank) of the top labels; with `events`: one row per
+    event. A file that failed gets one row with its error.
+    """
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    if events:
+        w.writerow(["file", "label", "start_s", "end_s", "score", "error"])
+    else:
+        w.writerow(["file", "duration_s", "rank", "label", "score", "error"])
+    for r in results:
+        if events:
+            for e in r.get("events") or []:
+                w.writerow([r["file"], e["label"], e["start_s"], e["end_s"], e["score"], ""])
+        else:
+            for rank, t in enumerate(r["top"], 1):
+                w.writerow([r["file"], r["duration_s"], rank, t["label"], t["score"], ""])
+        if r["error"]:
+            w.writerow([r["file"], "", "", "", "", r["error"]])
+    return out.getvalue()
+
+
 WRITERS = {
     "csv": events_csv,
     "json": events_json,

@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import time
+from abc import ABC, abstractmethod
 from typing import Any, TextIO
 
 
@@ -30,7 +31,7 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-class Reporter:
+class Reporter(ABC):
     """Base reporter; `enabled=False` (DDP ranks other than 0) makes every call a no-op."""
 
     def __init__(self, enabled: bool = True):
@@ -41,11 +42,12 @@ class Reporter:
         if self.enabled:
             self._emit(event, {**self.context, **fields})
 
+    @abstractmethod
     def _emit(self, event: str, fields: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Write one event (subclasses: tqdm lines or JSON lines)."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 (optional hook: most reporters hold nothing open)
+        """Release what the reporter holds (a progress bar)."""
 
 
 class JsonlReporter(Reporter):

@@ -9,16 +9,14 @@ DDP rank), epoch, best metric, early-stopping and weight-averaging state, and th
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import torch
 
+from ast_core.atomic import atomic_write, atomic_write_text
 from ast_core.errors import AstStudioError
 
 CHECKPOINT = "checkpoint.pt"
@@ -31,23 +29,8 @@ class CheckpointError(AstStudioError):
     """A run folder that cannot be resumed."""
 
 
-def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, obj: Any) -> None:
-    _atomic(path, lambda f: f.write((json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-                                    .encode()))
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_json(path: Path) -> Any:
@@ -60,7 +43,7 @@ def read_json(path: Path) -> Any:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    _atomic(path, lambda f: torch.save(state, f))
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
