@@ -293,7 +293,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if every or args.live:
             from ast_core.bench_live import run_live_bench
 
-            report["live"] = run_live_bench(str(folder))
+            # the Live window's default: the model's input cut to the analysis window
+            report["live"] = run_live_bench(str(folder), window_s=2.0, hop_s=0.5, fit_window=True)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
