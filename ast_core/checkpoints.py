@@ -260,9 +260,10 @@ def build_model(
         state["pos_embed"] = resample_pos_embed(
             state["pos_embed"], cfg.num_prefix_tokens, cfg.grid, target.grid
         )
-    model = AudioSpectrogramTransformer(target)
+    with torch.device("meta"):  # no random init: every weight comes from `state`
+        model = AudioSpectrogramTransformer(target)
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
         first = str(e).strip().splitlines()
         raise ModelError(
