@@ -50,7 +50,7 @@ def machine() -> dict:
     }
 
 
-def test_signals(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
+def bench_signals(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
     """Three deterministic clips `(3, samples)`: noise, a tone with harmonics, a chirp."""
     t = np.arange(int(seconds * rate)) / rate
     rng = np.random.default_rng(0)
@@ -79,7 +79,7 @@ def bench_model(folder: Path, repeats: int) -> dict:
     """ms per clip at batch 1: ours fp32, ours at the default precision, transformers sdpa."""
     fp32 = Classifier(load_model(folder), "cpu", precision="fp32")
     fast = Classifier(load_model(folder), "cpu", precision="auto")
-    wavs = test_signals(fast.window_seconds)
+    wavs = bench_signals(fast.window_seconds)
     x32 = fp32._inputs(wavs[:1])
     xf = fast._inputs(wavs[:1])
     out = {
@@ -113,7 +113,7 @@ def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
     from ast_core.batch import analyse_file, run_batch
 
     rate = 16_000
-    wavs = test_signals(10.0)
+    wavs = bench_signals(10.0)
     paths = []
     for i in range(clips):
         paths.append(str(tmp / f"clip{i:03d}.wav"))
@@ -154,7 +154,7 @@ def run_bench(
 ) -> dict:
     """The model and folder sections of `ast-studio bench` (see README for the fields)."""
     fbank_cfg = PRESETS["audioset"]
-    wav = torch.from_numpy(test_signals(10.0)[0])
+    wav = torch.from_numpy(bench_signals(10.0)[0])
     report: dict = {
         "machine": machine(),
         "fbank_ms_per_10s": _median_ms(lambda: compute_fbank(wav[None], fbank_cfg), repeats),
