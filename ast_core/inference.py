@@ -162,8 +162,7 @@ class Classifier:
 
     def window_starts(self, num_samples: int, window_s: float, hop_s: float) -> np.ndarray:
         """Start sample of each window over `num_samples` samples (see `windows`)."""
-        rate = self.fbank.sample_rate
-        return window_starts(num_samples, round(window_s * rate), max(1, round(hop_s * rate)))
+        return window_starts(num_samples, *self._window(window_s, hop_s))
 
     def score_windows(
         self,
