@@ -17,6 +17,8 @@ from timm.layers import trunc_normal_
 from timm.models.vision_transformer import Block
 from torch import nn
 
+from ast_core.cpu_attention import ASTAttention
+
 LabelMode = Literal["multi", "single"]
 
 # name -> (embed_dim, depth, num_heads); timm's DeiT models of the same shape give ImageNet init.
@@ -113,7 +115,14 @@ class AudioSpectrogramTransformer(nn.Module):
         norm = partial(nn.LayerNorm, eps=cfg.layer_norm_eps)
         self.blocks = nn.Sequential(
             *[
-                Block(dim, cfg.num_heads, cfg.mlp_ratio, qkv_bias=True, norm_layer=norm)
+                Block(
+                    dim,
+                    cfg.num_heads,
+                    cfg.mlp_ratio,
+                    qkv_bias=True,
+                    norm_layer=norm,
+                    attn_layer=ASTAttention,
+                )
                 for _ in range(cfg.depth)
             ]
         )

@@ -152,3 +152,23 @@ def test_one_prefix_token_model_round_trips(tmp_path):
         assert torch.equal(loaded.model.state_dict()[name], value), name
     with torch.inference_mode():
         assert torch.allclose(loaded.model(x), model(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.bfloat16, 0.05)])
+def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol):
+    """Inference runs attention head by head; with autograd on, timm's fused SDPA runs."""
+    from ast_core import cpu_attention
+
+    calls = []
+    by_head_fn = cpu_attention.attention_by_head
+    monkeypatch.setattr(
+        cpu_attention, "attention_by_head", lambda *a: calls.append(1) or by_head_fn(*a)
+    )
+    model = make_model(tiny_config(target_length=200)).to(dtype)
+    x = torch.randn(3, 200, 128, dtype=dtype)
+    fused = model.forward_features(x).detach()  # autograd on: the training path
+    assert not calls
+    with torch.inference_mode():
+        by_head = model.forward_features(x)
+    assert len(calls) == model.cfg.depth
+    assert (by_head.float() - fused.float()).abs().max() <= tol

@@ -1,0 +1,47 @@
+"""Self-attention for CPU inference, one head at a time.
+
+PyTorch's CPU flash attention runs at about 130 GFLOP/s on an AVX512-BF16 CPU without AMX,
+whatever the dtype. For AST's 1214 tokens one head's score matrix is small enough (2.9 MB in
+bf16) to stay in cache, so plain matmuls + softmax per head run the whole attention about 3x
+faster, in the weights' dtype. Training (autograd) and other devices keep fused SDPA.
+"""
+
+from __future__ import annotations
+
+import torch
+from timm.layers import Attention
+
+
+def attention_by_head(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float
+) -> torch.Tensor:
+    """softmax(q k^T * scale) v, head by head: `(B, H, N, D)` x 3 -> `(B, N, H * D)`."""
+    b, h, n, d = q.shape
+    out = torch.empty(b, n, h, d, dtype=q.dtype, device=q.device)
+    for i in range(b):
+        for j in range(h):
+            scores = torch.mm(q[i, j] * scale, k[i, j].T)
+            out[i, :, j] = torch.mm(scores.softmax(dim=-1), v[i, j])
+    return out.reshape(b, n, h * d)
+
+
+class ASTAttention(Attention):
+    """timm's `Attention` (same parameters and names) with `attention_by_head` for CPU inference.
+
+    `compute_dtype` (None: the input's dtype) lets fp32 activations, e.g. around int8
+    linears, do their attention maths in bf16.
+    """
+
+    compute_dtype: torch.dtype | None = None
+
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
+    ) -> torch.Tensor:
+        plain = attn_mask is None and not is_causal and self.gate is None
+        if torch.is_grad_enabled() or x.device.type != "cpu" or not plain:
+            return super().forward(x, attn_mask=attn_mask, is_causal=is_causal)
+        b, n, _ = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.to(self.compute_dtype or qkv.dtype).unbind(0)
+        out = attention_by_head(self.q_norm(q), self.k_norm(k), v, self.scale)
+        return self.proj(self.norm(out.to(x.dtype)))
