@@ -1,9 +1,10 @@
 """What the workers compute for a long recording, as plain numpy results (no Qt, no tensors out).
 
 A long recording is never decoded whole here: the overview spectrogram and waveform envelope
-are computed block by block at reduced time resolution (max over groups of 10-ms frames, so
-short sounds stay visible), full-resolution detail only for the range on screen, scores with
-the core's streaming `Classifier.score_blocks`. Memory is bounded by a block, not the file.
+are computed in one pass over the blocks at reduced time resolution (max over groups of 10-ms
+frames, so short sounds stay visible), full-resolution detail only for the range on screen
+(seeking there with `read_range`), scores with the core's streaming `Classifier.score_blocks`,
+"Save as WAV" block by block. Memory is bounded by a block, not the file.
 """
 
 from __future__ import annotations
@@ -130,8 +131,8 @@ def _stream_frames(blocks: Iterator[np.ndarray], cfg: Any) -> Iterator[tuple[np.
 def overview(lf: LongFile, classifier: Any | None) -> Iterator[float]:
     """Generator worker: yields progress in [0, 1]; returns `(Spectrogram, Envelope)`.
 
-    Each overview column is the max (in dB) of `pool` consecutive 10-ms frames; each envelope
-    bucket the min and max of its samples.
+    One pass over the blocks: each overview column is the max (in dB) of `pool` consecutive
+    10-ms frames, each envelope bucket the min and max of its samples.
     """
     from ast_core.audio import iter_blocks
 
@@ -143,14 +144,18 @@ def overview(lf: LongFile, classifier: Any | None) -> Iterator[float]:
     lo_pool = _Pool(bucket, lambda x: x.min(axis=1))
     hi_pool = _Pool(bucket, lambda x: x.max(axis=1))
     cols, lows, highs, done = [], [], [], 0
-    for frames, n in _stream_frames(iter_blocks(lf.path), cfg):
+
+    def enveloped() -> Iterator[np.ndarray]:  # the envelope taken on the way to the fbank
+        for block in iter_blocks(lf.path):
+            lows.append(lo_pool.feed(block))
+            highs.append(hi_pool.feed(block))
+            yield block
+
+    for frames, n in _stream_frames(enveloped(), cfg):
         cols.append(spec_pool.feed(frames))
         done += n
         yield min(0.99, done / RATE / lf.duration_s)
     db = np.concatenate(cols + [spec_pool.feed(np.zeros((0, cfg.num_mel_bins)), last=True)])
-    for block in iter_blocks(lf.path):  # second, cheap pass (decode only) for the envelope
-        lows.append(lo_pool.feed(block))
-        highs.append(hi_pool.feed(block))
     lo = np.concatenate(lows + [lo_pool.feed(np.zeros(0, np.float32), last=True)])
     hi = np.concatenate(highs + [hi_pool.feed(np.zeros(0, np.float32), last=True)])
     t = (np.repeat(np.arange(len(lo)) * bucket, 2) + np.tile([0, bucket // 2], len(lo))) / RATE
@@ -160,28 +165,14 @@ def overview(lf: LongFile, classifier: Any | None) -> Iterator[float]:
     return spec, env
 
 
-def read_range(path: str, start_s: float, end_s: float) -> np.ndarray:
-    """Samples of `[start_s, end_s)` at 16 kHz, streaming past what comes before."""
-    from ast_core.audio import iter_blocks
-
-    a, b = max(0, round(start_s * RATE)), max(0, round(end_s * RATE))
-    out, pos = [], 0
-    for block in iter_blocks(path, block_seconds=10.0):
-        lo, hi = max(a, pos), min(b, pos + len(block))
-        if lo < hi:
-            out.append(block[lo - pos : hi - pos])
-        pos += len(block)
-        if pos >= b:
-            break
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
 def detail(lf: LongFile, classifier: Any | None, start_s: float, end_s: float) -> Detail:
     """Full-resolution spectrogram of `[start_s, end_s]`, its frames on the file's frame grid."""
+    from ast_core.audio import read_range
+
     cfg = _fbank_config(classifier)
     shift_s = cfg.frame_shift_ms / 1000
-    start_s = max(0.0, math.floor(start_s / shift_s) * shift_s)
-    samples = read_range(lf.path, start_s, min(end_s, lf.duration_s))
+    start_s = min(max(0.0, math.floor(start_s / shift_s) * shift_s), lf.duration_s)
+    samples = read_range(lf.path, start_s, max(0.0, min(end_s, lf.duration_s) - start_s))
     if len(samples) < round(cfg.sample_rate * cfg.frame_length_ms / 1000):
         frames = np.zeros((0, cfg.num_mel_bins), np.float32)
     else:
@@ -218,6 +209,22 @@ def score(
     top = [classifier.labels[i] for i in np.argsort(-best, kind="stable")[:top_k]]
     return Scores(table, list(classifier.labels), top, window_s, hop_s,
                   time.perf_counter() - t0)
+
+
+def save_wav(lf: LongFile, path: str, progress: Progress) -> str:
+    """Write the file as a 16-kHz mono 16-bit WAV (what the app analyses), block by block into
+    a temporary file that replaces `path` at the end; raises `Cancelled` when cancelled."""
+    from ast_core.audio import iter_blocks, save_wav_blocks
+    from ast_core.inference import Cancelled
+
+    def counted() -> Iterator[np.ndarray]:
+        for block in iter_blocks(lf.path):
+            if progress.cancelled():
+                raise Cancelled(f"saving {lf.name} was cancelled")
+            yield block
+            progress.done_s += len(block) / RATE
+
+    return str(save_wav_blocks(path, counted(), RATE))
 
 
 def find_events(scores: Scores, threshold: float, min_duration_s: float, merge_gap_s: float):

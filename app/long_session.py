@@ -1,17 +1,17 @@
-"""A long recording's state and background work: overview, scores, events, detail, export.
+"""A long recording's state and background work: overview, scores, events, detail, exports.
 
 `LongSession` starts every worker for the long file on screen (see `app.long_data`) and reports
 back only through signals; a generation counter drops results of a file that was replaced
 while its worker ran. Scoring is cancellable: the worker polls `Progress.cancelled` between
 batches, and a GUI timer reads `Progress.fraction` for the progress bar (the worker never
-touches Qt objects). No widgets here; `LongView` connects the signals.
+touches Qt objects); "Save as WAV" reports its progress the same way. Playback streams the file
+(`app.file_stream`, started by `LongView`). No widgets here; `LongView` connects the signals.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import long_data, workers
@@ -28,8 +28,9 @@ class LongSession(QObject):
     cancelled = Signal()
     events_ready = Signal(list)  # [ast_core Event]
     detail_ready = Signal(object)  # Detail
-    segment_ready = Signal(object, float)  # samples, offset_s
     exported = Signal(str)  # path
+    save_progress = Signal(float)
+    saved = Signal(str)  # path
     failed = Signal(object, str)  # exception, title
 
     def __init__(self, parent: QObject | None = None):
@@ -48,6 +49,11 @@ class LongSession(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(100)
         self._timer.timeout.connect(self._tick)
+        self._saving: Progress | None = None
+        self._save_timer = QTimer(self)
+        self._save_timer.setInterval(200)
+        self._save_timer.timeout.connect(
+            lambda: self._saving is not None and self.save_progress.emit(self._saving.fraction))
 
     @property
     def busy(self) -> bool:
@@ -156,7 +162,7 @@ class LongSession(QObject):
                       on_result=self.exported.emit,
                       on_error=lambda e: self.failed.emit(e, "Export"))
 
-    # ------------------------------------------------------------ detail and playback
+    # ------------------------------------------------------------ detail and saving
     def request_detail(self, start_s: float, end_s: float) -> None:
         """Full-resolution spectrogram of the range on screen (the latest request wins)."""
         if self.file is None:
@@ -168,12 +174,36 @@ class LongSession(QObject):
                       and self.detail_ready.emit(d),
                       on_error=lambda e: self.failed.emit(e, "Detail"))
 
-    def play_from(self, start_s: float, seconds: float = 30.0) -> None:
-        """Decode `seconds` from `start_s` in a worker; `segment_ready` hands them to a player."""
+    @property
+    def saving(self) -> bool:
+        return self._saving is not None
+
+    def save_wav(self, path: str) -> None:
+        """Write the file as a 16-kHz WAV to `path` in a worker, block by block (a save still
+        running is cancelled). `save_progress` while it runs, then `saved` or `failed`."""
         if self.file is None:
             return
-        gen = self._generation
-        workers.start(long_data.read_range, self.file.path, start_s, start_s + seconds,
-                      on_result=lambda x: self._current(gen)
-                      and self.segment_ready.emit(np.asarray(x), float(start_s)),
-                      on_error=lambda e: self.failed.emit(e, "Play"))
+        self.cancel_save()
+        progress = self._saving = Progress(self.file.duration_s)
+        self._save_timer.start()
+        workers.start(long_data.save_wav, self.file, path, progress,
+                      on_result=lambda p: self._save_done(progress) and self.saved.emit(p),
+                      on_error=lambda e: self._save_failed(progress, e))
+
+    def cancel_save(self) -> None:
+        if self._saving is not None:
+            self._saving.cancel()
+            self._save_done(self._saving)
+
+    def _save_done(self, progress: Progress) -> bool:
+        if self._saving is not progress:
+            return False
+        self._saving = None
+        self._save_timer.stop()
+        return True
+
+    def _save_failed(self, progress: Progress, exc: Exception) -> None:
+        from ast_core.inference import Cancelled
+
+        if self._save_done(progress) and not isinstance(exc, Cancelled):
+            self.failed.emit(exc, "Save")

@@ -1,10 +1,11 @@
 """Long recordings in the main window: connects `LongSession` to the plots and the Events dock.
 
 Built by `MainWindow` with one line; it adds the score-curve timeline under the spectrogram
-(x linked), the "Events" dock and a player for excerpts, and follows the window's `Session`:
-a long file it opens goes to `LongSession`; a short clip shown afterwards closes the long one.
-Zooming in to `DETAIL_MAX_S` or less on a long file asks for full-resolution detail of the
-range on screen (after the view has been still for a moment).
+(x linked) and the "Events" dock, and follows the window's `Session`: a long file it opens goes
+to `LongSession`; a short clip shown afterwards closes the long one. Zooming in to
+`DETAIL_MAX_S` or less on a long file asks for full-resolution detail of the range on screen
+(after the view has been still for a moment). Playback streams the file through the window's
+player (`FileStream`: read ahead in chunks by its own thread, never decoded whole).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer
 
 from app.events_panel import EventsPanel
-from app.long_data import DETAIL_MAX_S, RATE, LongFile
+from app.file_stream import FileStream
+from app.long_data import DETAIL_MAX_S, LongFile
 from app.long_session import LongSession
 from app.long_timeline import LongTimeline
-from app.player import Player
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -34,8 +35,6 @@ class LongView(QObject):
         self.timeline.hide()
         self.timeline.setXLink(window.spectrogram.plot)
         window.view.layout().addWidget(self.timeline)
-        self.player = Player(self)  # plays decoded excerpts; the cursor adds their offset
-        self._play_offset = 0.0
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(250)
@@ -62,8 +61,10 @@ class LongView(QObject):
         ls.events_ready.connect(self._events)
         ls.detail_ready.connect(
             lambda d: w.spectrogram.set_detail(d.spectrogram, d.offset_s))
-        ls.segment_ready.connect(self._play)
         ls.exported.connect(lambda path: w.statusBar().showMessage(f"Exported {path}", 5000))
+        ls.save_progress.connect(
+            lambda f: w.statusBar().showMessage(f"Saving as WAV… {f * 100:.0f} %"))
+        ls.saved.connect(lambda path: w.statusBar().showMessage(f"Saved {path}", 5000))
         ls.failed.connect(self._failed)
         p.score_requested.connect(self._rescore)
         p.cancel_requested.connect(ls.cancel)
@@ -73,14 +74,11 @@ class LongView(QObject):
         p.export_requested.connect(ls.export)
         self.timeline.time_clicked.connect(self.seek)
         w.spectrogram.plot.sigXRangeChanged.connect(lambda *_: self._detail_timer.start())
-        self.player.position.connect(lambda s: w.view.set_cursor(self._play_offset + s))
-        self.player.stopped.connect(lambda: w.view.set_cursor(None))
 
     # ------------------------------------------------------------ file state
     def _opened(self, lf: LongFile) -> None:
         w = self.w
         w.player.stop()
-        self.player.stop()
         w.settings.add_recent(lf.path)
         w.update_recent_menu()
         w.setWindowTitle(f"{lf.name} — AST Studio")
@@ -100,7 +98,6 @@ class LongView(QObject):
     def _short_clip(self, _clip: Any) -> None:
         if self.session.file is not None:
             self.session.close()
-            self.player.stop()
             self.timeline.set_scores(None)
             self.timeline.hide()
             self.panel.set_events([])
@@ -129,9 +126,6 @@ class LongView(QObject):
     def _failed(self, exc: Exception, title: str) -> None:
         if title == "Classify":
             self.panel.set_scoring(False, "scoring failed")
-        if title == "Play":
-            self.w.statusBar().showMessage(f"Cannot play: {exc}", 5000)
-            return
         self.w.errors.report(exc, title)
 
     # ------------------------------------------------------------ navigation
@@ -143,16 +137,35 @@ class LongView(QObject):
         self.seek(event.start_s)
 
     def seek(self, seconds: float) -> None:
-        self.w.view.set_cursor(seconds)
-        self.session.play_from(seconds)
+        """Move the cursor to `seconds` and play from there."""
+        self.play(seconds)
 
-    def _play(self, samples: Any, offset_s: float) -> None:
-        self.w.player.stop()
-        self._play_offset = offset_s
+    def play(self, start_s: float | None = None) -> None:
+        """Stream the file from `start_s` (default: the cursor when it is on screen, else the
+        start of the view) to its end, or until Stop."""
+        lf = self.session.file
+        if lf is None:
+            return
+        if start_s is None:
+            start_s = self._play_start()
+        start_s = min(max(0.0, start_s), lf.duration_s)
+        self.w.view.set_cursor(start_s)
         try:
-            self.player.play(samples, RATE)
-        except Exception as e:  # no output device, device busy: the view still moved
+            self.w.player.play_stream(FileStream(lf.path, start_s).start())
+        except Exception as e:  # no output device, device busy: the cursor still moved
             self.w.statusBar().showMessage(f"Cannot play sound: {e}", 5000)
+
+    def _play_start(self) -> float:
+        x0, x1 = self.w.spectrogram.plot.viewRange()[0]
+        cursor = self.w.spectrogram.cursor
+        if cursor.isVisible() and x0 <= cursor.value() <= x1:
+            return float(cursor.value())
+        return max(0.0, x0)
+
+    def save_wav(self, path: str) -> None:
+        """Save the file as a 16-kHz WAV (what the model hears), in a worker."""
+        self.w.statusBar().showMessage(f"Saving as WAV to {path}…")
+        self.session.save_wav(path)
 
     def _update_detail(self) -> None:
         if self.session.file is None:

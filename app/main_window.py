@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         ss.failed.connect(self._failed)
         self.player.position.connect(self.view.set_cursor)
         self.player.stopped.connect(lambda: self.view.set_cursor(None))
+        self.player.failed.connect(lambda e: self.errors.report(e, "Play"))
         self.banner.download_clicked.connect(lambda: self.choose_model())
         self.banner.import_clicked.connect(lambda: self.choose_model(import_file=True))
         self.banner.train_clicked.connect(self.open_train_dialog)
@@ -332,7 +333,9 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def play(self) -> None:
+        """Play the clip, or stream the long recording from the cursor or the view's start."""
         if self.clip is None:
+            self.long.play()
             return
         try:
             self.player.play(self.clip.samples, self.clip.rate)
@@ -404,13 +407,17 @@ class MainWindow(QMainWindow):
             self.errors.message(str(NoInputDevice()), "Record")
 
     def save_wav(self, path: str | None = None) -> None:
-        if self.clip is None:
+        """Save the clip, or the long recording (block by block), as a 16-kHz WAV."""
+        name = self.clip.name if self.clip is not None else getattr(self.long.file, "name", None)
+        if name is None:
             return
         if path is None:
-            start = str(Path(self.settings.get("last_folder")) / f"{self.clip.name}.wav")
+            start = str(Path(self.settings.get("last_folder")) / f"{name}.wav")
             path, _ = QFileDialog.getSaveFileName(self, "Save as WAV", start, "WAV (*.wav)")
-        if path:
+        if path and self.clip is not None:
             self.session.save_wav(path)
+        elif path:
+            self.long.save_wav(path)
 
     def update_recent_menu(self) -> None:
         menu = self.actions.get("recent") if hasattr(self, "actions") else None

@@ -40,7 +40,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -343,3 +343,30 @@ def save_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = TA
         tmp.unlink(missing_ok=True)
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise AudioError(target, f"cannot write WAV ({reason})") from None
+
+
+def save_wav_blocks(
+    path: str | os.PathLike, blocks: Iterable[np.ndarray], sample_rate: int = TARGET_RATE
+) -> Path:
+    """Write mono float blocks [n] in [-1, 1] one after another as a 16-bit PCM WAV, atomically.
+
+    Memory holds one block: a long file can be written from `iter_blocks`. The blocks go to a
+    temporary file beside the target, which replaces the target at the end (`ast_core.atomic`),
+    so an error or a cancel (an exception from `blocks`, passed on as it is) never leaves a
+    partial file. Out-of-range values are clipped; a failed write raises AudioError.
+    """
+    from ast_core.atomic import atomic_write
+
+    def write(tmp: str) -> None:
+        with sf.SoundFile(tmp, "w", sample_rate, 1, subtype="PCM_16", format="WAV") as f:
+            for block in blocks:
+                x = np.asarray(block, dtype=np.float32)
+                if x.ndim != 1 or not np.isfinite(x).all():
+                    raise ValueError("save_wav_blocks needs finite mono blocks shaped [n]")
+                f.write(np.clip(x, -1.0, 1.0))
+
+    try:
+        return atomic_write(path, write)
+    except (OSError, RuntimeError) as e:  # soundfile.LibsndfileError is a RuntimeError
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise AudioError(path, f"cannot write WAV ({reason})") from None

@@ -21,6 +21,7 @@ from ast_core.audio import (
     probe,
     read_range,
     save_wav,
+    save_wav_blocks,
 )
 from ast_core.errors import AudioError
 from tests.audio_corpus import (
@@ -379,6 +380,40 @@ def test_save_wav_rejects_non_finite_samples(tmp_path):
     with pytest.raises(ValueError):
         save_wav(tmp_path / "nan.wav", np.array([0.0, np.nan], np.float32))
     assert not any(tmp_path.iterdir())
+
+
+def test_save_wav_blocks_writes_a_long_file_block_by_block(tmp_path, monkeypatch):
+    src = _noisy_tone(tmp_path / "source.flac", 12.0, 44100, 2)
+    target = tmp_path / "copy.wav"
+    target.write_bytes(b"old")
+    sizes: list[int] = []
+
+    def blocks():
+        for block in iter_blocks(src, block_seconds=2.0):
+            sizes.append(len(block))
+            yield block
+
+    assert save_wav_blocks(target, blocks()) == target
+    back, rate = sf.read(target, dtype="float32")
+    assert rate == TARGET_RATE and sf.info(target).subtype == "PCM_16" and len(sizes) == 6
+    np.testing.assert_allclose(back, load_audio(src), atol=1 / 32768 + 1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.wav", "source.flac"]
+
+
+def test_save_wav_blocks_failing_midway_keeps_the_old_file(tmp_path, bad):
+    target = tmp_path / "keep.wav"
+    target.write_bytes(b"previous export")
+
+    def blocks():
+        yield np.zeros(16000, np.float32)
+        yield from iter_blocks(bad["truncated_flac"])  # fails while decoding
+
+    with pytest.raises(AudioError, match="truncated.flac: truncated or corrupt"):
+        save_wav_blocks(target, blocks())
+    assert target.read_bytes() == b"previous export"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.wav"]
+    with pytest.raises(AudioError, match="cannot write WAV"):
+        save_wav_blocks(tmp_path / "keep.wav" / "x.wav", [np.zeros(10, np.float32)])
 
 
 # --- names and helpers -------------------------------------------------------------------

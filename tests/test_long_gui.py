@@ -147,3 +147,98 @@ def test_a_short_clip_after_a_long_file_closes_it(qtbot, window, long_wav, tone_
     assert long.file is None and not long.timeline.isVisible()
     assert not window.spectrogram.detail.isVisible()
     assert window.clip is not None and window.clip.path == str(tone_wav)
+
+
+def _open_and_settle(qtbot, window, path) -> None:
+    """Open a long file and wait for its overview and scores (the pool is quiet again)."""
+    window.open_files([str(path)])
+    qtbot.waitUntil(lambda: window.long.session.scores is not None
+                    and window.spectrogram.spectrogram is not None, timeout=WAIT_MS)
+
+
+def test_play_streams_a_long_file_from_the_view_or_the_cursor(
+        qtbot, alsa_file_mic, window, long_wav, monkeypatch):
+    import threading
+
+    from ast_core import audio
+
+    alsa_file_mic(np.zeros(16, np.int16))  # playback goes to ALSA's null device
+    _open_and_settle(qtbot, window, long_wav)
+    reads: list[tuple[float, str]] = []  # (start_s, thread) of each range read
+    read_range = audio.read_range
+
+    def spy(path, start, *args):
+        reads.append((start, threading.current_thread().name))
+        return read_range(path, start, *args)
+
+    monkeypatch.setattr(audio, "read_range", spy)
+    monkeypatch.setattr(audio, "load_audio", None)  # never decoded whole
+    positions: list[float] = []
+    window.player.position.connect(positions.append)
+    play, stop = window.actions["play"], window.actions["stop"]
+
+    # Play (Space) with no cursor on screen: from the start of the view
+    window.spectrogram.plot.setXRange(100.0, 110.0, padding=0)
+    window.view.set_cursor(None)
+    play.trigger()
+    assert window.player.playing
+    qtbot.waitUntil(lambda: bool(positions) and positions[-1] > 108.5, timeout=WAIT_MS)
+    assert "MainThread" not in {thread for _, thread in reads}  # no file I/O on the GUI thread
+    streamed = [start for start, thread in reads if thread == "file-stream"]
+    assert streamed[0] == 100.0
+    assert 100.0 <= min(positions) and np.all(np.diff(positions) >= 0)
+    assert window.spectrogram.cursor.isVisible()  # the moving cursor, as for a short clip
+    assert window.spectrogram.cursor.value() == pytest.approx(positions[-1], abs=0.5)
+
+    # Stop (Esc) ends playback and the reader: no more reads come
+    stop.trigger()
+    assert not window.player.playing and not window.spectrogram.cursor.isVisible()
+    qtbot.wait(300)
+    streamed = [start for start, thread in reads if thread == "file-stream"]
+    qtbot.wait(300)
+    assert [start for start, thread in reads if thread == "file-stream"] == streamed
+    assert np.allclose(np.diff(streamed), 4.0)  # read ahead in 4-s chunks, one after another
+
+    # with the cursor on screen, from the cursor; to the end of the file, where it stops
+    reads.clear()
+    positions.clear()
+    window.spectrogram.plot.setXRange(230.0, 240.0, padding=0)
+    window.view.set_cursor(236.5)
+    with qtbot.waitSignal(window.player.stopped, timeout=WAIT_MS):
+        play.trigger()
+    assert [start for start, thread in reads if thread == "file-stream"][0] == 236.5
+    assert positions[0] >= 236.5 and positions[-1] == pytest.approx(SECONDS, abs=0.05)
+
+
+def test_save_a_long_file_as_wav(qtbot, window, long_wav, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import soundfile as sf
+
+    from ast_core import audio
+
+    _open_and_settle(qtbot, window, long_wav)
+    iter_blocks = audio.iter_blocks
+    threads = []
+
+    def slow_blocks(*args, **kwargs):  # slow enough for the GUI to show progress meanwhile
+        for block in iter_blocks(*args, **kwargs):
+            threads.append(threading.current_thread() is threading.main_thread())
+            time.sleep(0.1)
+            yield block
+
+    monkeypatch.setattr(audio, "iter_blocks", slow_blocks)
+    progress: list[float] = []
+    window.long.session.save_progress.connect(progress.append)
+    target = tmp_path / "saved copy.wav"
+    assert window.actions["save_wav"].isEnabled()
+    window.save_wav(str(target))
+    qtbot.waitUntil(lambda: "Saved" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert len(threads) == 8 and not any(threads)  # 240 s in 30-s blocks, on a worker
+    assert any(0 < f < 1 for f in progress)  # the GUI thread ran while the worker wrote
+    saved, rate = sf.read(target, dtype="float32")
+    assert rate == 16000 and sf.info(target).subtype == "PCM_16"
+    source, _ = sf.read(long_wav, dtype="float32")
+    np.testing.assert_allclose(saved, source, atol=1 / 32768 + 1e-7)
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
