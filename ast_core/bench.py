@@ -79,16 +79,18 @@ def bench_model(folder: Path, repeats: int) -> dict:
     """ms per clip at batch 1: ours fp32, ours at the default precision, transformers sdpa."""
     fp32 = Classifier(load_model(folder), "cpu", precision="fp32")
     fast = Classifier(load_model(folder), "cpu", precision="auto")
+    int8 = Classifier(load_model(folder), "cpu", precision="int8")
     wavs = bench_signals(fast.window_seconds)
     x32 = fp32._inputs(wavs[:1])
     xf = fast._inputs(wavs[:1])
     out = {
         "tokens": fp32.model.cfg.num_patches + fp32.model.cfg.num_prefix_tokens,
-        "precision": str(fast.dtype).removeprefix("torch."),
+        "precision": fast.precision,
     }
     with torch.inference_mode():
         out["ours_fp32_ms"] = _median_ms(lambda: fp32.model(x32), repeats)
         out["ours_ms"] = _median_ms(lambda: fast.model(xf), repeats)
+        out["ours_int8_ms"] = _median_ms(lambda: int8.model(x32), repeats)
         try:
             from transformers import ASTForAudioClassification
         except ImportError:
@@ -97,15 +99,22 @@ def bench_model(folder: Path, repeats: int) -> dict:
         ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
         out["transformers_sdpa_fp32_ms"] = _median_ms(lambda: ref(x32).logits, repeats)
         out["max_abs_logit_diff_fp32"] = (ref(x32).logits - fp32.model(x32)).abs().max().item()
-    a, b = fp32.score_batch(wavs), fast.score_batch(wavs)
-    out["agreement"] = {
+    out["agreement"] = agreement(fp32, fast, wavs)
+    out["int8_agreement"] = agreement(fp32, int8, wavs)
+    out["speedup_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_ms"]
+    out["speedup_int8_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_int8_ms"]
+    out["speedup_fp32_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_fp32_ms"]
+    return out
+
+
+def agreement(reference: Classifier, other: Classifier, wavs: np.ndarray) -> dict:
+    """How far `other`'s scores are from `reference`'s on the clips `(clips, samples)`."""
+    a, b = reference.score_batch(wavs), other.score_batch(wavs)
+    return {
         "clips": len(wavs),
         "max_score_diff": float(np.abs(a - b).max()),
         "top5_identical": bool((np.argsort(-a, 1)[:, :5] == np.argsort(-b, 1)[:, :5]).all()),
     }
-    out["speedup_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_ms"]
-    out["speedup_fp32_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_fp32_ms"]
-    return out
 
 
 def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
@@ -118,12 +127,13 @@ def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
     for i in range(clips):
         paths.append(str(tmp / f"clip{i:03d}.wav"))
         sf.write(paths[-1], wavs[i % len(wavs)], rate, subtype="PCM_16")
-    clf = Classifier(load_model(folder), "cpu", precision="auto")
-    analyse_file(clf, paths[0])  # warm-up
-    t0 = time.perf_counter()
-    run_batch(lambda p: analyse_file(clf, p), paths, clf.name)
-    ours = clips / (time.perf_counter() - t0)
-    out = {"clips": clips, "clip_seconds": 10.0, "ours_clips_per_s": ours}
+    out: dict = {"clips": clips, "clip_seconds": 10.0}
+    for precision, key in (("auto", "ours_clips_per_s"), ("int8", "ours_int8_clips_per_s")):
+        clf = Classifier(load_model(folder), "cpu", precision=precision)
+        analyse_file(clf, paths[0])  # warm-up
+        t0 = time.perf_counter()
+        run_batch(lambda p, clf=clf: analyse_file(clf, p), paths, clf.name)
+        out[key] = clips / (time.perf_counter() - t0)
     try:
         from transformers import ASTFeatureExtractor, ASTForAudioClassification
     except ImportError:
@@ -141,7 +151,7 @@ def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
     for p in paths:
         reference(p)
     out["transformers_clips_per_s"] = clips / (time.perf_counter() - t0)
-    out["speedup"] = ours / out["transformers_clips_per_s"]
+    out["speedup"] = out["ours_clips_per_s"] / out["transformers_clips_per_s"]
     return out
 
 

@@ -17,6 +17,7 @@ from ast_core import attention
 from ast_core.audio import iter_blocks, load_audio
 from ast_core.checkpoints import LoadedModel, load_model
 from ast_core.features import compute_fbank, features, normalize
+from ast_core.int8 import quantize_blocks
 from ast_core.model_store import resolve
 from ast_core.windows import iter_windows, window_starts
 
@@ -33,13 +34,23 @@ def supports_bf16(device: torch.device) -> bool:
     return False
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16"}
+
+
 def pick_precision(device: torch.device, preference: str = "auto") -> torch.dtype:
-    """`auto`: bf16 where the hardware does it natively, else fp32; or force `fp32`/`bf16`."""
-    if preference == "fp32" or (preference == "auto" and not supports_bf16(device)):
+    """Dtype of the weights and activations.
+
+    `auto`: bf16 where the hardware does it natively, else fp32; `fp32`/`bf16` force one;
+    `int8` (CPU only) keeps fp32 activations around dynamic int8 linear layers.
+    """
+    if preference not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {preference!r}")
+    if preference == "int8" and device.type != "cpu":
+        raise ValueError(f"int8 precision runs on the CPU only, not on {device.type}")
+    if preference in ("fp32", "int8") or (preference == "auto" and not supports_bf16(device)):
         return torch.float32
-    if preference in ("bf16", "auto"):
-        return torch.bfloat16
-    raise ValueError(f"precision must be auto, fp32 or bf16, not {preference!r}")
+    return torch.bfloat16
 
 
 def pick_device(preference: str | None = None) -> torch.device:
@@ -92,7 +103,11 @@ class Classifier:
         self.loaded = loaded
         self.device = pick_device(str(device) if device else None)
         self.dtype = pick_precision(self.device, precision)
+        self.precision = "int8" if precision == "int8" else _NAMES[self.dtype]  # fp32|bf16|int8
         self.model = loaded.model.to(self.device, self.dtype).eval()
+        if precision == "int8":
+            bf16 = supports_bf16(self.device)
+            quantize_blocks(self.model, torch.bfloat16 if bf16 else torch.float32)
         # the classifier head stays fp32: it is tiny, and it keeps scores close to fp32's
         self.model.head_norm.float()
         self.model.head.float()

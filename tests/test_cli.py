@@ -209,9 +209,11 @@ def test_bench_reports_ratios_against_transformers(env, tmp_path):
     assert m["speedup_vs_transformers"] == pytest.approx(
         m["transformers_sdpa_fp32_ms"] / m["ours_ms"])
     assert m["agreement"]["clips"] == 3 and m["agreement"]["max_score_diff"] <= 0.02
+    assert m["int8_agreement"]["clips"] == 3 and m["speedup_int8_vs_transformers"] > 0
     assert report["fbank_ms_per_10s"] > 0 and "random tiny" in report["weights"]
     f = report["folder"]
     assert f["clips"] == 2 and f["speedup"] == pytest.approx(
         f["ours_clips_per_s"] / f["transformers_clips_per_s"])
+    assert f["ours_int8_clips_per_s"] > 0
     s = report["startup"]
     assert s["model_state"] == "ready" and 0 < s["window_visible_s"] < s["model_ready_s"]

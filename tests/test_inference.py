@@ -88,20 +88,26 @@ def test_grid_to_frames_averages_overlapping_patches():
     assert torch.equal(ones[:, 126:], torch.zeros(36, 2))  # top 2 mels: no patch sees them
 
 
-def test_bf16_agrees_with_fp32_on_a_model_with_real_answers(tmp_path):
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_agrees_with_fp32_on_a_model_with_real_answers(tmp_path, precision):
     from tests.beep_model import beep, noise, train_beep_model
 
     folder = train_beep_model(tmp_path / "beep")
     fp32 = Classifier.load(folder, "cpu", precision="fp32")
-    bf16 = Classifier.load(folder, "cpu", precision="bf16")
-    assert bf16.dtype == torch.bfloat16 and bf16.model.head.weight.dtype == torch.float32
+    fast = Classifier.load(folder, "cpu", precision=precision)
+    assert fast.precision == precision and fast.model.head.weight.dtype == torch.float32
+    fc1 = fast.model.blocks[0].mlp.fc1
+    if precision == "int8":  # the blocks' linears run as dynamic int8
+        assert fc1.weight().dtype == torch.qint8 and fast.dtype == torch.float32
+    else:
+        assert fc1.weight.dtype == torch.bfloat16
     rng = np.random.default_rng(3)
     clips = np.stack([noise(rng, 16400) for _ in range(8)])
     clips[::2, 4000:8000] += beep(4000)
-    a, b = fp32.score_batch(clips), bf16.score_batch(clips)
+    a, b = fp32.score_batch(clips), fast.score_batch(clips)
     assert np.abs(a - b).max() <= 0.02
     assert (a.argmax(1) == b.argmax(1)).all() and a[::2, 0].min() > 0.9
-    assert np.allclose(bf16.predict(clips[0], attention_maps=True).scores, b[0], atol=0.02)
+    assert np.allclose(fast.predict(clips[0], attention_maps=True).scores, b[0], atol=0.02)
 
 
 def test_precision_auto_follows_the_hardware():
@@ -111,5 +117,8 @@ def test_precision_auto_follows_the_hardware():
     assert pick_precision(cpu, "fp32") == torch.float32
     assert pick_precision(cpu, "bf16") == torch.bfloat16
     assert pick_precision(cpu, "auto") == (torch.bfloat16 if supports_bf16(cpu) else torch.float32)
+    assert pick_precision(cpu, "int8") == torch.float32  # activations around int8 linears
     with pytest.raises(ValueError):
         pick_precision(cpu, "fp8")
+    with pytest.raises(ValueError, match="CPU only"):
+        pick_precision(torch.device("cuda"), "int8")

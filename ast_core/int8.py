@@ -1,0 +1,29 @@
+"""Opt-in int8 inference on CPU: the transformer blocks' linear layers as dynamic int8.
+
+Weights are quantised once per output channel; each activation tensor is quantised on the fly
+(PyTorch's fbgemm/oneDNN kernels, VNNI where the CPU has it). Attention maths runs in bf16
+where the CPU has it natively. Not the default: the scores move further from fp32 than bf16's
+(`ast-studio bench` states the agreement), and PyTorch marks this API as deprecated.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from ast_core.model import AudioSpectrogramTransformer
+
+
+def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.dtype) -> None:
+    """Replace `model.blocks`' `nn.Linear`s by dynamic int8 ones, in place (fp32 model, CPU)."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():  # the deprecation notices of torch.ao.quantization
+        warnings.simplefilter("ignore")
+        model.blocks = quantize_dynamic(
+            model.blocks, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
+    for block in model.blocks:
+        block.attn.compute_dtype = attention_dtype
