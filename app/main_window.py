@@ -448,6 +448,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.player.stop()
+        self.long.session.close()  # a running scan stops at its next batch
+        self.long.session.cancel_save()  # an unfinished WAV is dropped, never left half-written
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
         self.settings.sync()
