@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--startup", action="store_true", help="time app start-up")
     b.add_argument("--train", action="store_true", help="training samples/s (tiny, base)")
     b.add_argument("--long", action="store_true", help="one hour of audio: time, peak RSS")
+    b.add_argument(
+        "--long-precision",
+        choices=["auto", "fp32", "bf16", "int8"],
+        default="auto",
+        help="precision of the --long scan",
+    )
     b.add_argument("--live", action="store_true", help="live latency p50/p95")
     b.add_argument("--all", action="store_true", help="every section")
     b.add_argument("--out", help="also write the JSON here")
@@ -290,7 +296,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if every or args.long:
             from ast_core.bench_long import run_long_bench
 
-            report["long"] = run_long_bench(args.model)
+            report["long"] = run_long_bench(args.model, precision=args.long_precision)
         if every or args.live:
             from ast_core.bench_live import run_live_bench
 

@@ -75,7 +75,9 @@ def _random_model(folder: Path) -> Path:
     return save_model(folder, model, labels, fbank, {"note": "random weights, timing only"})
 
 
-def _scan(model: str, audio: str, window_s: float | None, hop_s: float | None) -> dict:
+def _scan(
+    model: str, audio: str, window_s: float | None, hop_s: float | None, precision: str
+) -> dict:
     """Child-process body: load, scan the file, detect events; report time and peak RSS."""
     import resource
 
@@ -85,7 +87,7 @@ def _scan(model: str, audio: str, window_s: float | None, hop_s: float | None) -
     from ast_core.inference import Classifier
 
     t0 = time.perf_counter()
-    clf = Classifier.load(model)
+    clf = Classifier.load(model, precision=precision)
     load_s = time.perf_counter() - t0
     window_s = window_s or clf.window_seconds
     hop_s = hop_s or window_s / 2
@@ -102,6 +104,7 @@ def _scan(model: str, audio: str, window_s: float | None, hop_s: float | None) -
         "hop_s": hop_s,
         "threads": torch.get_num_threads(),
         "device": str(clf.device),
+        "precision": clf.precision,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -111,10 +114,12 @@ def run_long_bench(
     hours: float = 1.0,
     window_s: float | None = None,
     hop_s: float | None = None,
+    precision: str = "auto",
 ) -> dict:
     """Generate `hours` of audio, scan it in a child process; seconds, real-time factor, RSS.
 
-    `window_s`/`hop_s` default to the model's window with 50 % overlap.
+    `window_s`/`hop_s` default to the model's window with 50 % overlap; `precision` as for
+    `Classifier`.
     """
     seconds = hours * 3600
     with tempfile.TemporaryDirectory(prefix="ast-bench-long-") as tmp:
@@ -127,7 +132,7 @@ def run_long_bench(
         if model_source is None:
             model_source = str(_random_model(Path(tmp) / "random-base384"))
             note = "random-init base384 (AudioSet features): timing only, scores are meaningless"
-        args = json.dumps([model_source, str(audio), window_s, hop_s])
+        args = json.dumps([model_source, str(audio), window_s, hop_s, precision])
         code = (
             "import json, sys; from ast_core.bench_long import _scan; "
             "print(json.dumps(_scan(*json.loads(sys.argv[1]))))"

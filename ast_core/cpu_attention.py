@@ -11,18 +11,25 @@ from __future__ import annotations
 import torch
 from timm.layers import Attention
 
+SCORES_BUDGET_BYTES = 4 << 20  # score matrices computed at once: about one L2/L3 slice
+
 
 def attention_by_head(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float
 ) -> torch.Tensor:
-    """softmax(q k^T * scale) v, head by head: `(B, H, N, D)` x 3 -> `(B, N, H * D)`."""
+    """softmax(q k^T * scale) v, a few heads at a time: `(B, H, N, D)` x 3 -> `(B, N, H * D)`.
+
+    As many heads per step as keep their `(N, N)` scores within `SCORES_BUDGET_BYTES`
+    (one head for AST's 1214 tokens, all heads for short live windows).
+    """
     b, h, n, d = q.shape
-    out = torch.empty(b, n, h, d, dtype=q.dtype, device=q.device)
-    for i in range(b):
-        for j in range(h):
-            scores = torch.mm(q[i, j] * scale, k[i, j].T)
-            out[i, :, j] = torch.mm(scores.softmax(dim=-1), v[i, j])
-    return out.reshape(b, n, h * d)
+    step = max(1, SCORES_BUDGET_BYTES // (n * n * q.element_size()))
+    q, k, v = (t.reshape(b * h, n, d) for t in (q * scale, k, v))
+    out = torch.empty(b * h, n, d, dtype=q.dtype, device=q.device)
+    for i in range(0, b * h, step):
+        s = slice(i, i + step)
+        torch.bmm(torch.bmm(q[s], k[s].transpose(1, 2)).softmax(dim=-1), v[s], out=out[s])
+    return out.reshape(b, h, n, d).transpose(1, 2).reshape(b, n, h * d)
 
 
 class ASTAttention(Attention):
