@@ -18,6 +18,7 @@ from ast_core.audio import iter_blocks, load_audio
 from ast_core.checkpoints import LoadedModel, load_model
 from ast_core.features import compute_fbank, features, normalize
 from ast_core.int8 import quantize_blocks
+from ast_core.malloc_tuning import keep_freed_memory
 from ast_core.model_store import resolve
 from ast_core.windows import iter_windows, window_starts
 
@@ -102,6 +103,8 @@ class Classifier:
     ):
         self.loaded = loaded
         self.device = pick_device(str(device) if device else None)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # activations reuse the heap's pages: 10-20 % faster here
         self.dtype = pick_precision(self.device, precision)
         self.precision = "int8" if precision == "int8" else _NAMES[self.dtype]  # fp32|bf16|int8
         self.model = loaded.model.to(self.device, self.dtype).eval()

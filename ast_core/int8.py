@@ -20,10 +20,17 @@ def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.d
     """Replace `model.blocks`' `nn.Linear`s by dynamic int8 ones, in place (fp32 model, CPU)."""
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    with warnings.catch_warnings():  # the deprecation notices of torch.ao.quantization
-        warnings.simplefilter("ignore")
-        model.blocks = quantize_dynamic(
-            model.blocks, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
-        )
+    engines = torch.backends.quantized.supported_engines
+    previous = torch.backends.quantized.engine
+    try:  # the weights are packed for the engine chosen here, whatever the global one later
+        if "onednn" in engines:  # about 1.7x faster than fbgemm here (AVX512-VNNI)
+            torch.backends.quantized.engine = "onednn"
+        with warnings.catch_warnings():  # the deprecation notices of torch.ao.quantization
+            warnings.simplefilter("ignore")
+            model.blocks = quantize_dynamic(
+                model.blocks, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+            )
+    finally:
+        torch.backends.quantized.engine = previous
     for block in model.blocks:
         block.attn.compute_dtype = attention_dtype
