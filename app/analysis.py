@@ -90,7 +90,7 @@ def decode(path: str | Path) -> Clip:
     return Clip(p.name, load_audio(p), str(p))
 
 
-def load_classifier(source: str, device: str | None = None) -> Any:
+def load_classifier(source: str, device: str | None = None, precision: str = "auto") -> Any:
     """A `Classifier` for a model folder or hub id; the import of torch happens here."""
     import os
 
@@ -100,7 +100,7 @@ def load_classifier(source: str, device: str | None = None) -> Any:
 
     # Leave one core to the GUI thread so the window stays responsive while a model runs.
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-    return Classifier.load(source, device or None)
+    return Classifier.load(source, device or None, precision)
 
 
 def find_default_model(preferred: str) -> str | None:

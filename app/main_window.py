@@ -46,7 +46,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.errors = ErrorReporter(self)
         self.player = Player(self)
-        self.session = Session(self.settings.get("compute_device"), self)
+        self.session = Session(
+            self.settings.get("compute_device"), self.settings.get("precision"), self
+        )
         self._build_views()
         self._build_docks()
         self.actions = build_menus(self)

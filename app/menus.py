@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QKeySequence
 
+from app.compute_menu import add_compute_menu
+
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
@@ -27,6 +29,7 @@ def build_menus(w: MainWindow) -> dict[str, Any]:
     out["import_model"] = model.addAction("&Import a model file…",
                                           lambda: w.choose_model(import_file=True))
     out["train"] = model.addAction("&Train a model…", w.open_train_dialog)
+    out.update(add_compute_menu(w, model))
 
     play = bar.addMenu("&Play")
     out["play"] = play.addAction("&Play", QKeySequence("Space"), w.play)

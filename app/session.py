@@ -32,9 +32,12 @@ class Session(QObject):
     failed = Signal(object, str)  # exception, title
     long_opened = Signal(object)  # app.long_data.LongFile: too long to decode whole (LongView)
 
-    def __init__(self, compute_device: str = "", parent: QObject | None = None):
+    def __init__(
+        self, compute_device: str = "", precision: str = "auto", parent: QObject | None = None
+    ):
         super().__init__(parent)
         self.compute_device = compute_device
+        self.precision = precision
         self.classifier: Any = None  # an ast_core Classifier, only ever used inside workers
         self.model_path = ""
         self.model_state = "loading"  # "loading" | "ready" | "none"
@@ -68,7 +71,7 @@ class Session(QObject):
         """Load a model folder in a worker; the current clip is classified again when it is."""
         self.model_state = "loading"
         self.model_loading.emit(path)
-        workers.start(analysis.load_classifier, path, self.compute_device,
+        workers.start(analysis.load_classifier, path, self.compute_device, self.precision,
                       on_result=lambda clf: self._model_loaded(path, clf),
                       on_error=self._model_failed)
 

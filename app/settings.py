@@ -20,6 +20,7 @@ _DEFAULTS: dict[str, Any] = {
     "recent_files": [],
     "model": "",  # model folder path or hub id; "" = the store's default model
     "compute_device": "",  # "" = best available, or "cpu" / "cuda" / "mps"
+    "precision": "auto",  # auto / fp32 / bf16 / int8 (see ast_core.inference)
     "input_device": "",  # sounddevice input device name; "" = system default
     "top_k": 5,
     "threshold": 0.0,

@@ -67,3 +67,20 @@ def test_train_action_without_and_with_the_train_dialog(qtbot, monkeypatch, tiny
     w.actions["train"].trigger()
     qtbot.waitUntil(lambda: w.model_state == "ready", timeout=WAIT_MS)
     assert w.model_path == str(tiny_model)
+
+
+def test_compute_menu_reloads_the_model_at_the_chosen_precision(qtbot, tiny_model, tone_wav):
+    w = make_window(qtbot, tiny_model)
+    qtbot.waitUntil(lambda: w.model_state == "ready", timeout=WAIT_MS)
+    assert w.classifier.precision in ("fp32", "bf16")  # automatic
+    first = w.classifier
+    w.actions["precision:int8"].trigger()
+    qtbot.waitUntil(lambda: w.classifier is not first and w.model_state == "ready", timeout=WAIT_MS)
+    assert w.classifier.precision == "int8" and w.settings.get("precision") == "int8"
+    w.open_files([str(tone_wav)])
+    wait_classified(qtbot, w)  # the int8 model classifies
+    assert w.analysis is not None
+    w.actions["compute_device:cpu"].trigger()
+    qtbot.waitUntil(lambda: w.classifier.device.type == "cpu" and w.model_state == "ready")
+    assert w.settings.get("compute_device") == "cpu"
+    assert w.actions["precision:int8"].isChecked() and not w.actions["precision:auto"].isChecked()
