@@ -7,6 +7,7 @@ from contextlib import nullcontext
 
 import torch
 
+from ast_core.malloc_tuning import keep_freed_memory
 from ast_core.model import AudioSpectrogramTransformer, ModelConfig
 
 
@@ -19,6 +20,8 @@ def training_throughput(
     device: str = "cpu",
 ) -> dict:
     """Median-free simple rate over `steps` steps after one warm-up step."""
+    if device == "cpu":
+        keep_freed_memory()  # as `train` does
     torch.manual_seed(0)
     cfg = ModelConfig.for_size(size, target_length=target_length, num_labels=50)
     model = AudioSpectrogramTransformer(cfg).to(device).train()

@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ast_core.checkpoints import save_model
+from ast_core.malloc_tuning import keep_freed_memory
 from trainer import dist, metrics
 from trainer.augment import SpecAugment, mixup
 from trainer.config import TrainConfig
@@ -171,6 +172,8 @@ def train(
 ) -> Path | None:
     """Train, checkpoint each epoch, export `out/model`; returns it (None on ranks > 0)."""
     out.mkdir(parents=True, exist_ok=True)
+    if device.type == "cpu":
+        keep_freed_memory()  # activations and gradients reuse the heap's pages
     bce = cfg.loss == "bce" or (cfg.loss == "auto" and data.multi_label)
     metric = "mAP" if data.multi_label else "accuracy"
     amp = amp_dtype(cfg, device)
