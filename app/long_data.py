@@ -202,8 +202,7 @@ def score(
             progress.done_s += len(block) / RATE
 
     t0 = time.perf_counter()
-    ws = classifier.score_blocks(counted(), window_s, hop_s, batch_size=8,
-                                 cancelled=progress.cancelled)
+    ws = classifier.score_blocks(counted(), window_s, hop_s, cancelled=progress.cancelled)
     table = WindowTable(ws.starts, ws.ends, ws.scores)
     best = ws.scores.max(axis=0) if len(ws.scores) else np.zeros(len(classifier.labels))
     top = [classifier.labels[i] for i in np.argsort(-best, kind="stable")[:top_k]]

@@ -15,7 +15,7 @@ import sys
 _M_TRIM_THRESHOLD = -1  # from glibc's <malloc.h>
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX = 32 << 20  # glibc's ceiling on 64-bit
-_TRIM_THRESHOLD = 1 << 30
+_TRIM_THRESHOLD = 256 << 20
 
 _done = False
 
