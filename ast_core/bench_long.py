@@ -79,8 +79,6 @@ def _scan(
     model: str, audio: str, window_s: float | None, hop_s: float | None, precision: str
 ) -> dict:
     """Child-process body: load, scan the file, detect events; report time and peak RSS."""
-    import resource
-
     import torch
 
     from ast_core.events import detect_events
@@ -105,8 +103,20 @@ def _scan(
         "threads": torch.get_num_threads(),
         "device": str(clf.device),
         "precision": clf.precision,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Read from VmHWM, which starts afresh at exec:
+    `ru_maxrss` carries over the parent's size from before the exec that started this child."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_long_bench(

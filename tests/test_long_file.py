@@ -30,11 +30,12 @@ WINDOW, HOP = 1.0, 0.5
 MAX_PEAK_MB = 1500
 MAX_GROWTH_MB = 160
 
-RSS_WRAPPER = (
-    "import resource, sys\n"
+RSS_WRAPPER = (  # VmHWM: ru_maxrss would carry over pytest's size from before the exec
+    "import sys\n"
     "from app.__main__ import main\n"
+    "from ast_core.bench_long import peak_rss_mb\n"
     "rc = main(sys.argv[1:])\n"
-    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "print('PEAK_RSS_KB', round(peak_rss_mb() * 1024), file=sys.stderr)\n"
     "sys.exit(rc)\n"
 )
 
