@@ -17,9 +17,9 @@ MAX_GAP_S = 0.100
 
 @pytest.fixture(scope="module")
 def audioset_shaped_model(tmp_path_factory):
-    """AudioSet's 1024-frame (10.24-s) window, 4 blocks: 60 s is 11 windows of real work."""
+    """AudioSet's 1024-frame (10.24-s) window, 10 blocks: 60 s is 11 windows of real work."""
     return make_tiny_model(tmp_path_factory.mktemp("m") / "tiny-1024", target_length=1024,
-                           depth=4)
+                           depth=10)
 
 
 def test_event_loop_keeps_turning_during_classification(qtbot, audioset_shaped_model, tmp_path):
