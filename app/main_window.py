@@ -449,6 +449,9 @@ class MainWindow(QMainWindow):
             self.open_files(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        for child in self.findChildren(QWidget):  # the Live window frees the mic, and so on
+            if child.isWindow() and child.isVisible() and not isinstance(child, QDockWidget):
+                child.close()
         self.player.stop()
         self.long.session.close()  # a running scan stops at its next batch
         self.long.session.cancel_save()  # an unfinished WAV is dropped, never left half-written
