@@ -1,8 +1,8 @@
-"""Self-attention for CPU inference, one head at a time.
+"""Self-attention for CPU inference, a few heads at a time.
 
 PyTorch's CPU flash attention runs at about 130 GFLOP/s on an AVX512-BF16 CPU without AMX,
 whatever the dtype. For AST's 1214 tokens one head's score matrix is small enough (2.9 MB in
-bf16) to stay in cache, so plain matmuls + softmax per head run the whole attention about 3x
+bf16) to stay in cache, so plain matmuls + softmax head by head run the attention about 3x
 faster, in the weights' dtype. Training (autograd) and other devices keep fused SDPA.
 """
 
