@@ -49,6 +49,18 @@ def test_windows_cover_long_audio_and_equal_single_predictions(clf):
         assert np.allclose(ws.scores[i], clf.predict(wav[s : s + 32000]).scores, atol=1e-5)
 
 
+def test_window_scores_are_gathered_across_row_blocks(clf, monkeypatch):
+    from ast_core import inference
+
+    wav = _noise(7.0, seed=2)
+    whole = clf.score_windows(wav, window_s=2.0, hop_s=0.5, batch_size=4)
+    monkeypatch.setattr(inference._Rows, "BLOCK", 3)  # 11 windows: 4 blocks, the last part-full
+    blocked = clf.score_windows(wav, window_s=2.0, hop_s=0.5, batch_size=4)
+    assert blocked.scores.shape == whole.scores.shape == (11, 5)
+    assert np.array_equal(blocked.scores, whole.scores)
+    assert np.array_equal(blocked.starts, whole.starts)
+
+
 def test_default_window_is_the_models_with_half_overlap(clf):
     wav = _noise(6.0)
     ws = clf.score_windows(wav)
@@ -111,6 +123,28 @@ def test_reduced_precision_agrees_with_fp32_on_a_model_with_real_answers(tmp_pat
     assert np.abs(a - b).max() <= 0.02
     assert (a.argmax(1) == b.argmax(1)).all() and a[::2, 0].min() > 0.9
     assert np.allclose(fast.predict(clips[0], attention_maps=True).scores, b[0], atol=0.02)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_lets_go_of_the_weights_file(tmp_path, precision):
+    """safetensors tensors are views of one mapping of the file: a converted model keeps none."""
+    import gc
+
+    folder = save_tiny_folder(tmp_path / "tiny", target_length=200)
+    weights = str(folder / "model.safetensors")
+
+    def mapped() -> bool:
+        with open("/proc/self/maps") as maps:
+            return any(line.rstrip().endswith(weights) for line in maps)
+
+    fp32 = Classifier.load(folder, "cpu", precision="fp32")
+    assert mapped()  # fp32 runs on the file's pages directly
+    del fp32
+    gc.collect()
+    assert not mapped()
+    fast = Classifier.load(folder, "cpu", precision=precision)
+    assert not mapped()
+    assert fast.predict(_noise(1.0)).scores.shape == (5,)
 
 
 def test_precision_auto_follows_the_hardware():
