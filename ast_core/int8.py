@@ -8,7 +8,6 @@ where the CPU has it natively. Not the default: the scores move further from fp3
 
 from __future__ import annotations
 
-import gc
 import warnings
 
 import torch
@@ -26,7 +25,8 @@ def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.d
     # Weights loaded from safetensors are views of one mapping of the whole file. Every tensor
     # kept after quantising (biases inside the packed layers, embeddings, norms: a few MB) is
     # copied out first, or it would keep the whole mapping, ~350 MB, resident.
-    quantized = {m.weight for m in model.blocks.modules() if isinstance(m, nn.Linear)}
+    linears = [m for m in model.blocks.modules() if isinstance(m, nn.Linear)]
+    quantized = {m.weight for m in linears}
     for tensor in [*model.parameters(), *model.buffers()]:
         if tensor not in quantized:
             tensor.data = tensor.data.clone()
@@ -42,4 +42,8 @@ def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.d
         torch.backends.quantized.engine = previous
     for block in model.blocks:
         block.attn.compute_dtype = attention_dtype
-    gc.collect()  # the replaced fp32 `nn.Linear`s sit in reference cycles (their qconfig)
+    # Each replaced fp32 linear's qconfig holds a closure that refers back to the linear. Break
+    # that cycle so the linears are freed now. A gc.collect() would also work, but here it can
+    # run in an app worker thread, and finalising Qt objects there deadlocks.
+    for linear in linears:
+        vars(linear).pop("qconfig", None)
