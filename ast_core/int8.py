@@ -43,7 +43,7 @@ def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.d
     for block in model.blocks:
         block.attn.compute_dtype = attention_dtype
     # Each replaced fp32 linear's qconfig holds a closure that refers back to the linear. Break
-    # that cycle so the linears are freed now. A gc.collect() would also work, but here it can
-    # run in an app worker thread, and finalising Qt objects there deadlocks.
+    # that cycle so the linears are freed now. (A gc.collect() here hung the app: this runs in a
+    # worker thread, and collecting there stalled the model load in the GUI test.)
     for linear in linears:
         vars(linear).pop("qconfig", None)
