@@ -87,6 +87,7 @@ def _scan(
     t0 = time.perf_counter()
     clf = Classifier.load(model, precision=precision)
     load_s = time.perf_counter() - t0
+    load_peak = peak_rss_mb()
     window_s = window_s or clf.window_seconds
     hop_s = hop_s or window_s / 2
     t0 = time.perf_counter()
@@ -104,19 +105,29 @@ def _scan(
         "device": str(clf.device),
         "precision": clf.precision,
         "peak_rss_mb": peak_rss_mb(),
+        "load_peak_rss_mb": load_peak,
+        "end_rss_mb": _status_mb("VmRSS"),
     }
+
+
+def _status_mb(field: str) -> float | None:
+    """A memory field of /proc/self/status in MB (None where there is no /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
+    except (OSError, StopIteration):
+        return None
 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory. Read from VmHWM, which starts afresh at exec:
     `ru_maxrss` carries over the parent's size from before the exec that started this child."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    except (OSError, StopIteration):
+    peak = _status_mb("VmHWM")
+    if peak is None:
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak
 
 
 def run_long_bench(

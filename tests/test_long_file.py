@@ -75,3 +75,21 @@ def test_one_hour_scan_finds_the_beeps_with_bounded_memory(tmp_path):
     print(f"peak RSS: 6 min {short_peak:.0f} MB, 1 h {peak:.0f} MB")
     assert peak < MAX_PEAK_MB
     assert peak - short_peak < MAX_GROWTH_MB
+
+
+@pytest.mark.parametrize("precision", ["auto", "int8"])
+def test_bench_long_reports_time_and_memory(tmp_path, precision):
+    from ast_core.bench_long import run_long_bench
+    from tests.model_factory import save_tiny_folder
+
+    model = save_tiny_folder(tmp_path / "tiny", target_length=200)
+    r = run_long_bench(str(model), hours=0.02, precision=precision)  # 72 s of audio
+    # 200 frames = 199 hops of 10 ms + one 25-ms frame; half-window hop
+    assert r["audio_hours"] == 0.02 and r["window_s"] == pytest.approx(2.015)
+    assert r["hop_s"] == pytest.approx(1.0075)
+    assert r["windows"] == 71  # 70 starts from 0 to 69.52 s, then one ending at 72 s
+    assert r["precision"] in ({"int8"} if precision == "int8" else {"bf16", "fp32"})
+    assert r["seconds_per_hour"] == pytest.approx(r["seconds"] / 0.02)
+    assert r["real_time_factor"] == pytest.approx(r["seconds"] / 72)
+    assert 0 < r["load_peak_rss_mb"] <= r["peak_rss_mb"]
+    assert 0 < r["end_rss_mb"] <= r["peak_rss_mb"]
