@@ -138,6 +138,20 @@ def _open(path: str | os.PathLike) -> tuple[str, _SequentialFile]:
     return p, f
 
 
+def read_into_cache(path: str | os.PathLike, max_bytes: int = 64 << 20) -> None:
+    """Read up to `max_bytes` of a file and drop them, so the OS has them cached when it is
+    decoded: run on a thread for the next file of a batch, it takes the disk's or network's
+    wait off the model's path without taking CPU from it. Errors are left to the decoder."""
+    try:
+        with open(path, "rb", buffering=0) as f:
+            buf = bytearray(1 << 20)
+            left = max_bytes
+            while left > 0 and (n := f.readinto(buf)):
+                left -= n
+    except OSError:
+        pass
+
+
 def probe(path: str | os.PathLike) -> AudioInfo:
     """Read the header only. Raises AudioError like `load_audio` does at open."""
     p, f = _open(path)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ast_core.audio import is_audio_path, load_audio, probe
+from ast_core.audio import is_audio_path, load_audio, probe, read_into_cache
 from ast_core.errors import AudioError
 from ast_core.events import detect_events
+from ast_core.read_ahead import read_ahead
 
 
 @dataclass(frozen=True)
@@ -126,28 +127,38 @@ def run_batch(
     resume: bool = False,
     on_result: Callable[[int, dict], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    prefetch: Callable[[str], None] | None = read_into_cache,
 ) -> list[dict]:
     """Results for `files` in order; with `resume`, files already in the journal are skipped.
 
     Bad files give an error result instead of stopping the run. `on_result(i, result)` is
-    called after each file (progress); `cancelled` is polled between files.
+    called after each file (progress); `cancelled` is polled between files. `prefetch(path)`
+    runs for the next files to analyse on a thread, at most two ahead (default: reading them
+    into the OS cache).
     """
     done = journal.load() if journal is not None and resume else {}
     if journal is not None and not resume and journal.path.exists():
         journal.path.unlink()
+    todo = [p for p in files if p not in done]
+    ahead = read_ahead(prefetch(p) for p in todo) if prefetch is not None else iter(todo)
     results = []
-    for i, path in enumerate(files):
-        if cancelled is not None and cancelled():
-            break
-        result = done.get(path)
-        if result is None:
-            try:
-                result = analyse(path)
-            except AudioError as e:
-                result = error_result(path, model, e)
-            if journal is not None:
-                journal.append(result)
-        results.append(result)
-        if on_result is not None:
-            on_result(i, result)
+    try:
+        for i, path in enumerate(files):
+            if cancelled is not None and cancelled():
+                break
+            result = done.get(path)
+            if result is None:
+                next(ahead)  # this file's prefetch is done; the next ones' go on meanwhile
+                try:
+                    result = analyse(path)
+                except AudioError as e:
+                    result = error_result(path, model, e)
+                if journal is not None:
+                    journal.append(result)
+            results.append(result)
+            if on_result is not None:
+                on_result(i, result)
+    finally:
+        if prefetch is not None:
+            ahead.close()
     return results

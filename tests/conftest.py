@@ -9,6 +9,7 @@ Every test also gets its own `AST_STUDIO_DATA_DIR` (user models, settings, log) 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HF_CACHE = Path(tempfile.mkdtemp(prefix="ast-test-hf-cache-"))
+atexit.register(shutil.rmtree, HF_CACHE, ignore_errors=True)
 os.environ["HF_HUB_CACHE"] = str(HF_CACHE)
 os.environ["HF_HUB_OFFLINE"] = "1"
 
