@@ -23,7 +23,15 @@ from app.live_controls import LiveControls
 from app.live_events import LiveEvents
 from app.live_labels import LivePanel
 from app.live_spectrogram import LiveSpectrogram
-from ast_core.streaming import Analysis, LiveAnalyzer, LiveError, MicStream, load_for_window
+from ast_core.streaming import (
+    Analysis,
+    LiveAnalyzer,
+    LiveError,
+    MicStream,
+    live_threads,
+    load_for_window,
+    torch_threads,
+)
 
 FRAME_MS = 30  # spectrogram redraw interval (>= 30 frames per second)
 NO_DEVICE = ("No microphone was found: this computer has no audio input device. Connect one (or "
@@ -133,12 +141,13 @@ class LiveWindow(QWidget):
     @staticmethod
     def _analyse(analyzer: LiveAnalyzer, run: _Run, fit: bool):  # worker thread
         try:
-            if fit:  # a copy of the model whose input is the window (see load_for_window)
-                fitted = load_for_window(analyzer.scorer.name, analyzer.config.window_s,
-                                         str(analyzer.scorer.device))
-                analyzer = LiveAnalyzer(fitted, analyzer.source, analyzer.config)
-            analyzer.warm_up()
-            yield from analyzer.results(run.should_stop)
+            with torch_threads(live_threads()):  # files use every core; live leaves one free
+                if fit:  # a copy of the model whose input is the window (see load_for_window)
+                    fitted = load_for_window(analyzer.scorer.name, analyzer.config.window_s,
+                                             str(analyzer.scorer.device))
+                    analyzer = LiveAnalyzer(fitted, analyzer.source, analyzer.config)
+                analyzer.warm_up()
+                yield from analyzer.results(run.should_stop)
         finally:
             if not run.stop.is_set():  # aborted from outside (the app is closing): free the mic
                 analyzer.source.stop()

@@ -26,6 +26,7 @@ from ast_core.streaming import (
     RealTimeFeeder,
     live_threads,
     load_for_window,
+    torch_threads,
 )
 
 
@@ -64,14 +65,8 @@ def run_live_bench(model_source: str | None = None, window_s: float = 1.0, hop_s
     use); the previous setting is restored afterwards. `fit_window`: cut the model's input
     to the window (`streaming.load_for_window`), as `listen --fit-window` does.
     """
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads or live_threads())
-    try:
+    with torch_threads(threads or live_threads()):
         return _run(model_source, window_s, hop_s, seconds, size, device, fit_window)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run(model_source: str | None, window_s: float, hop_s: float, seconds: float, size: str,

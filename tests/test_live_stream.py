@@ -23,6 +23,8 @@ from ast_core.streaming import (
     LiveError,
     MicStream,
     RealTimeFeeder,
+    live_threads,
+    torch_threads,
 )
 from tests import live_fixtures
 from tests.live_fixtures import ScenePlayer, scene
@@ -261,6 +263,17 @@ def test_no_input_device_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(sd, "query_devices", lambda *a, **k: [])
     with pytest.raises(LiveError, match="No microphone was found"):
         MicStream().start()
+
+
+def test_live_thread_count_holds_inside_the_block_only():
+    """Live analysis leaves a core free; the file analysis after it gets every core back."""
+    import torch
+
+    before = torch.get_num_threads()
+    with pytest.raises(KeyboardInterrupt), torch_threads(live_threads()):
+        assert torch.get_num_threads() == max(1, os.cpu_count() - 1)
+        raise KeyboardInterrupt  # as when the worker is stopped
+    assert torch.get_num_threads() == before
 
 
 def test_model_input_can_be_fitted_to_the_window(tiny_model):
