@@ -97,7 +97,10 @@ def load_classifier(source: str, device: str | None = None, precision: str = "au
     that is twice as fast as leaving one free, and the window stays responsive (tested). Live
     analysis leaves a core free while it runs (see `app.live_view`).
     """
-    from ast_core.inference import Classifier
+    from ast_core.heavy_imports import heavy_imports
+
+    with heavy_imports():
+        from ast_core.inference import Classifier
 
     return Classifier.load(source, device or None, precision)
 

@@ -129,7 +129,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def _load_classifier(model: str | None, device: str | None, precision: str = "auto"):
     from ast_core import model_store
     from ast_core.errors import ModelError
-    from ast_core.inference import Classifier
+    from ast_core.heavy_imports import heavy_imports
+
+    with heavy_imports():
+        from ast_core.inference import Classifier
 
     source = model or model_store.default_model()
     if source is None:
