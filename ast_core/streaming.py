@@ -48,17 +48,35 @@ def live_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+class _ThreadCount:
+    """The count before the first of overlapping `torch_threads` blocks, and how many are open."""
+
+    lock = threading.Lock()
+    open = 0
+    before = 0
+
+
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` torch threads (a process-wide setting), then restore the count."""
+    """Run the block with `n` torch threads (a process-wide setting), then restore the count.
+
+    Blocks may overlap across threads (a live run still ending while the next starts): the
+    count set before the first of them comes back when the last one ends.
+    """
     import torch
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
+    with _ThreadCount.lock:
+        if _ThreadCount.open == 0:
+            _ThreadCount.before = torch.get_num_threads()
+        _ThreadCount.open += 1
+        torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        with _ThreadCount.lock:
+            _ThreadCount.open -= 1
+            if _ThreadCount.open == 0:
+                torch.set_num_threads(_ThreadCount.before)
 
 
 def load_for_window(source: str | Path, window_s: float, device: str | None = None) -> Any:

@@ -274,6 +274,14 @@ def test_live_thread_count_holds_inside_the_block_only():
         assert torch.get_num_threads() == max(1, os.cpu_count() - 1)
         raise KeyboardInterrupt  # as when the worker is stopped
     assert torch.get_num_threads() == before
+    # a stopped run that ends after the next one started must not take the count back
+    old_run, new_run = torch_threads(1), torch_threads(1)
+    old_run.__enter__()
+    new_run.__enter__()
+    old_run.__exit__(None, None, None)
+    assert torch.get_num_threads() == 1
+    new_run.__exit__(None, None, None)
+    assert torch.get_num_threads() == before
 
 
 def test_model_input_can_be_fitted_to_the_window(tiny_model):
