@@ -109,7 +109,7 @@ def journal_count(path: str | Path) -> int:
 def run(classifier: Any, files: Sequence[str], journal: str | Path, resume: bool,
         options: Options, state: RunState) -> list[dict]:
     """Classify `files` (results appended to `state.results` as they come); the full table."""
-    from ast_core.batch import EventOptions, Journal, analyse_file, run_batch
+    from ast_core.batch import EventOptions, Journal, analyse_files, run_batch
 
     events = (EventOptions(options.threshold, options.min_duration_s, options.merge_gap_s)
               if options.events else None)
@@ -117,12 +117,13 @@ def run(classifier: Any, files: Sequence[str], journal: str | Path, resume: bool
     if resume:
         state.skipped = len(set(j.load()) & set(files))
 
-    def analyse(path: str) -> dict:
-        return analyse_file(classifier, path, options.top_k, options.window_s, options.hop_s,
-                            events, cancelled=state.cancelled)
+    def analyse(paths: list[str]) -> list[dict]:
+        return analyse_files(classifier, paths, options.top_k, options.window_s,
+                             options.hop_s, events, cancelled=state.cancelled)
 
     return run_batch(analyse, files, classifier.name, j, resume,
-                     lambda i, r: state.results.append(r), state.cancelled)
+                     lambda i, r: state.results.append(r), state.cancelled,
+                     group=classifier.clips_per_pass)
 
 
 def export_table(path: str, results: Sequence[dict]) -> str:

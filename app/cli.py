@@ -80,7 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         help="precision of the --long scan",
     )
     b.add_argument("--live", action="store_true", help="live latency p50/p95")
-    b.add_argument("--all", action="store_true", help="every section")
+    b.add_argument(
+        "--gpu",
+        action="store_true",
+        help="CUDA section only: ours vs transformers on the GPU, folder, hour, training",
+    )
+    b.add_argument("--all", action="store_true", help="every section (the GPU's where CUDA is)")
     b.add_argument("--out", help="also write the JSON here")
 
     g = sub.add_parser("gui", help="open the desktop app")
@@ -141,7 +146,7 @@ def _load_classifier(model: str | None, device: str | None, precision: str = "au
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from ast_core.batch import EventOptions, Journal, analyse_file, find_audio, run_batch
+    from ast_core.batch import EventOptions, Journal, analyse_files, find_audio, run_batch
     from ast_core.errors import AstStudioError
 
     per_file = args.format in ("raven", "audacity")
@@ -161,8 +166,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         out = Path(args.out)
         journal = Journal(out / ".journal.jsonl" if per_file else f"{out}.journal.jsonl")
 
-    def analyse(path: str) -> dict:
-        return analyse_file(clf, path, args.top_k, args.window, args.hop, events)
+    def analyse(paths: list[str]) -> list[dict]:
+        return analyse_files(clf, paths, args.top_k, args.window, args.hop, events)
 
     def report(i: int, r: dict) -> None:
         if r["error"]:
@@ -170,7 +175,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         elif args.format == "table" and not args.out:
             _print_table_row(r)
 
-    results = run_batch(analyse, files, clf.name, journal, args.resume, report)
+    results = run_batch(analyse, files, clf.name, journal, args.resume, report,
+                        group=clf.clips_per_pass)
     _write_results(results, args)
     return 2 if any(r["error"] for r in results) else 0
 
@@ -276,10 +282,26 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
-    from ast_core.bench import random_model_folder, run_bench
+    import torch
+
+    from ast_core.bench import machine, random_model_folder, run_bench
 
     every = args.all
-    report = run_bench(args.model, args.size, args.repeats, args.folder_clips, args.stride)
+    if args.gpu and not every:
+        report = {"machine": machine()}
+    else:
+        report = run_bench(args.model, args.size, args.repeats, args.folder_clips, args.stride)
+    if args.gpu or (every and torch.cuda.is_available()):
+        from ast_core.bench_gpu import run_gpu_bench
+        from trainer.bench import training_throughput
+
+        report["gpu"] = run_gpu_bench(args.model, args.size, stride=args.stride)
+        if torch.cuda.is_available():
+            report["gpu"]["training"] = [
+                training_throughput(size, batch_size=16, steps=10, amp=amp, device="cuda")
+                for size in ("tiny", "base384")
+                for amp in ("fp32", "bf16")
+            ]
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.model
         if (every or args.startup or args.live) and not folder:

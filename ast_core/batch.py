@@ -89,6 +89,37 @@ def analyse_file(
     return result
 
 
+def analyse_files(
+    clf,
+    paths: Sequence[str],
+    top_k: int = 5,
+    window_s: float | None = None,
+    hop_s: float | None = None,
+    events: EventOptions | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[dict]:
+    """`analyse_file` for each path, with the clips that fit the model's window scored in one
+    forward pass (`Classifier.score_clips`; this is what pays on GPUs). Unreadable files get
+    error results."""
+    results: list[dict | None] = [None] * len(paths)
+    clips: list[tuple[int, float, np.ndarray]] = []  # (index, duration, audio)
+    for i, path in enumerate(paths):
+        try:
+            duration = probe(path).duration_s
+            if window_s or hop_s or events or duration > clf.window_seconds + 1e-6:
+                results[i] = analyse_file(clf, path, top_k, window_s, hop_s, events, cancelled)
+            else:
+                clips.append((i, duration, load_audio(path)))
+        except AudioError as e:
+            results[i] = error_result(path, clf.name, e)
+    if clips:
+        scores = clf.score_clips([audio for _, _, audio in clips])
+        for (i, duration, _), row in zip(clips, scores, strict=True):
+            results[i] = {"file": paths[i], "duration_s": duration, "model": clf.name,
+                          "top": _top(clf.labels, row, top_k), "error": None}
+    return results
+
+
 def error_result(path: str, model: str, error: AudioError) -> dict:
     return {"file": path, "duration_s": None, "model": model, "top": [], "error": str(error)}
 
@@ -120,7 +151,7 @@ class Journal:
 
 
 def run_batch(
-    analyse: Callable[[str], dict],
+    analyse: Callable[[list[str]], list[dict]],
     files: Sequence[str],
     model: str,
     journal: Journal | None = None,
@@ -128,37 +159,47 @@ def run_batch(
     on_result: Callable[[int, dict], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     prefetch: Callable[[str], None] | None = read_into_cache,
+    group: int = 1,
 ) -> list[dict]:
     """Results for `files` in order; with `resume`, files already in the journal are skipped.
 
-    Bad files give an error result instead of stopping the run. `on_result(i, result)` is
-    called after each file (progress); `cancelled` is polled between files. `prefetch(path)`
-    runs for the next files to analyse on a thread, at most two ahead (default: reading them
-    into the OS cache).
+    `analyse(paths)` gets up to `group` files still to do and returns their results; an
+    `AudioError` it raises becomes the error result of each of them, so bad files never stop
+    the run. `on_result(i, result)` is called after each file (progress); `cancelled` is polled
+    between groups. `prefetch(path)` runs for the next files to analyse on a thread, at most
+    a group and a file ahead (default: reading them into the OS cache).
     """
     done = journal.load() if journal is not None and resume else {}
     if journal is not None and not resume and journal.path.exists():
         journal.path.unlink()
     todo = [p for p in files if p not in done]
-    ahead = read_ahead(prefetch(p) for p in todo) if prefetch is not None else iter(todo)
+    ahead = read_ahead((prefetch(p) for p in todo), group) if prefetch is not None else None
+    fresh: dict[str, dict] = {}
+    taken = 0  # files of `todo` analysed so far
     results = []
     try:
         for i, path in enumerate(files):
-            if cancelled is not None and cancelled():
-                break
-            result = done.get(path)
-            if result is None:
-                next(ahead)  # this file's prefetch is done; the next ones' go on meanwhile
+            if path not in done and path not in fresh:
+                if cancelled is not None and cancelled():
+                    break
+                paths = todo[taken : taken + group]
+                taken += len(paths)
+                if ahead is not None:
+                    for _ in paths:
+                        next(ahead)  # these files' prefetch is done; the next ones' go on
                 try:
-                    result = analyse(path)
+                    batch = analyse(paths)
                 except AudioError as e:
-                    result = error_result(path, model, e)
-                if journal is not None:
-                    journal.append(result)
+                    batch = [error_result(p, model, e) for p in paths]
+                for result in batch:
+                    if journal is not None:
+                        journal.append(result)
+                fresh.update(zip(paths, batch, strict=True))
+            result = done.get(path) or fresh[path]
             results.append(result)
             if on_result is not None:
                 on_result(i, result)
     finally:
-        if prefetch is not None:
+        if ahead is not None:
             ahead.close()
     return results

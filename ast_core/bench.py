@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,7 @@ def agreement(reference: Classifier, other: Classifier, wavs: np.ndarray) -> dic
 
 def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
     """10-s clips per second for a folder of WAV files, decode and features included."""
-    from ast_core.batch import analyse_file, run_batch
+    from ast_core.batch import analyse_files, run_batch
 
     rate = 16_000
     wavs = bench_signals(10.0)
@@ -130,9 +131,9 @@ def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
     out: dict = {"clips": clips, "clip_seconds": 10.0}
     for precision, key in (("auto", "ours_clips_per_s"), ("int8", "ours_int8_clips_per_s")):
         clf = Classifier(load_model(folder), "cpu", precision=precision)
-        analyse_file(clf, paths[0])  # warm-up
+        analyse_files(clf, paths[:1])  # warm-up
         t0 = time.perf_counter()
-        run_batch(lambda p, clf=clf: analyse_file(clf, p), paths, clf.name)
+        run_batch(partial(analyse_files, clf), paths, clf.name, group=clf.clips_per_pass)
         out[key] = clips / (time.perf_counter() - t0)
     try:
         from transformers import ASTFeatureExtractor, ASTForAudioClassification

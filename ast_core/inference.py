@@ -6,7 +6,7 @@ label scores, embeddings, attention maps, and per-window scores for long audio.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +136,12 @@ class Classifier:
         return 2 if self.device.type == "cpu" else 8
 
     @property
+    def clips_per_pass(self) -> int:
+        """Short files scored per forward pass in folder runs (`batch.analyse_files`): one on
+        CPUs, where batching doesn't pay, `batch_size` on GPUs."""
+        return 1 if self.device.type == "cpu" else self.batch_size
+
+    @property
     def window_seconds(self) -> float:
         return self.fbank.window_seconds
 
@@ -149,7 +155,12 @@ class Classifier:
             return compute_fbank(torch.from_numpy(_as_batch(waveform)), self.fbank)[0].numpy()
 
     def _inputs(self, waves: np.ndarray) -> torch.Tensor:
-        return features(torch.from_numpy(waves), self.fbank).to(self.device, self.dtype)
+        """`(batch, samples) -> (batch, target_length, mels)` model input on the device; CUDA
+        computes the features too (the CPU's fbank would hold them back)."""
+        wav = torch.from_numpy(waves)
+        if self.device.type == "cuda":
+            wav = wav.to(self.device)
+        return features(wav, self.fbank).to(self.device, self.dtype)
 
     def predict(self, waveform: np.ndarray, attention_maps: bool = False) -> Prediction:
         """Scores for one clip (cropped/padded to the model window, as the reference does)."""
@@ -250,6 +261,13 @@ class Classifier:
         """`(batch, samples) -> (batch, num_labels)` scores."""
         with torch.inference_mode():
             return self.model.scores(self.model(self._inputs(waves))).cpu().numpy()
+
+    def score_clips(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        """Clips of any lengths in one forward pass, each cropped or padded to the model's
+        window as `predict` does: `n x (samples,) -> (n, num_labels)` scores."""
+        x = torch.cat([self._inputs(_as_batch(w)) for w in waves])
+        with torch.inference_mode():
+            return self.model.scores(self.model(x)).cpu().numpy()
 
     def normalized_input(self, waveform: np.ndarray) -> np.ndarray:
         """The exact model input for a clip, `(samples,) -> (target_length, mels)`."""

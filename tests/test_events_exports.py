@@ -97,11 +97,12 @@ def test_find_audio_recursive_and_case_insensitive(tmp_path):
 
 
 def _fake_analyse(calls):
-    def analyse(path):
+    def analyse(paths):
+        (path,) = paths
         calls.append(path)
         if "bad" in path:
             raise AudioError(path, "not an audio file or unsupported format")
-        return {"file": path, "duration_s": 1.0, "model": "m", "top": [], "error": None}
+        return [{"file": path, "duration_s": 1.0, "model": "m", "top": [], "error": None}]
 
     return analyse
 
@@ -117,10 +118,10 @@ def test_batch_journal_resume_gives_the_same_table(tmp_path):
         calls = []
         inner = _fake_analyse(calls)
 
-        def analyse(path):
+        def analyse(paths):
             if len(calls) == n:
                 raise Crash()
-            return inner(path)
+            return inner(paths)
 
         return analyse
 

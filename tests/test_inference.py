@@ -49,6 +49,16 @@ def test_windows_cover_long_audio_and_equal_single_predictions(clf):
         assert np.allclose(ws.scores[i], clf.predict(wav[s : s + 32000]).scores, atol=1e-5)
 
 
+def test_clips_of_different_lengths_in_one_pass_equal_one_at_a_time(clf):
+    clips = [_noise(0.3, seed=3), _noise(2.0, seed=4), _noise(clf.window_seconds, seed=5),
+             _noise(3.5, seed=6)]  # shorter than, equal to and longer than the window
+    together = clf.score_clips(clips)
+    assert together.shape == (4, 5)
+    for clip, row in zip(clips, together, strict=True):
+        assert np.allclose(row, clf.predict(clip).scores, atol=1e-5)
+    assert np.abs(together[0] - together[1]).max() > 1e-3  # each clip kept its own padding
+
+
 def test_window_scores_are_gathered_across_row_blocks(clf, monkeypatch):
     from ast_core import inference
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import partial
 
+import numpy as np
 import pytest
 
 from ast_core.audio import read_into_cache
-from ast_core.batch import Journal, analyse_file, run_batch
+from ast_core.batch import Journal, analyse_files, run_batch
 from ast_core.errors import AudioError
 from ast_core.inference import Classifier
 from ast_core.read_ahead import read_ahead
@@ -95,7 +97,7 @@ def _table(results: list[dict]) -> list[tuple]:
 
 def test_batch_reads_the_next_file_while_this_one_is_analysed(tiny_model, folder, tmp_path):
     clf = Classifier.load(tiny_model, "cpu", "fp32")
-    plain = run_batch(lambda p: analyse_file(clf, p), folder, clf.name, prefetch=None)
+    plain = run_batch(partial(analyse_files, clf), folder, clf.name, prefetch=None)
     fetched: list[str] = []
     fetched_event = {p: threading.Event() for p in folder}
 
@@ -104,12 +106,13 @@ def test_batch_reads_the_next_file_while_this_one_is_analysed(tiny_model, folder
         fetched.append(path)
         fetched_event[path].set()
 
-    def analyse(path: str) -> dict:
+    def analyse(paths: list[str]) -> list[dict]:
+        (path,) = paths
         i = folder.index(path)
         assert fetched_event[path].is_set()
         if i + 1 < len(folder):  # the next file is read during this one's analysis
             assert fetched_event[folder[i + 1]].wait(WAIT_S)
-        return analyse_file(clf, path)
+        return analyse_files(clf, paths)
 
     ahead = run_batch(analyse, folder, clf.name, prefetch=prefetch)
     assert _table(ahead) == _table(plain)
@@ -120,9 +123,9 @@ def test_batch_reads_the_next_file_while_this_one_is_analysed(tiny_model, folder
 
     # resumed after three files: only the rest are fetched
     journal = Journal(tmp_path / "j.jsonl")
-    run_batch(lambda p: analyse_file(clf, p), folder[:3], clf.name, journal)
+    run_batch(partial(analyse_files, clf), folder[:3], clf.name, journal)
     fetched.clear()
-    resumed = run_batch(lambda p: analyse_file(clf, p), folder, clf.name, journal, resume=True,
+    resumed = run_batch(partial(analyse_files, clf), folder, clf.name, journal, resume=True,
                         prefetch=prefetch)
     assert fetched == folder[3:]
     assert _table(resumed) == _table(plain)
@@ -151,3 +154,44 @@ def test_read_into_cache_reads_at_most_its_limit(tmp_path):
     assert 1 << 20 <= written < 3 << 20  # the writer stopped (broken pipe) well before 4 MB
     read_into_cache(tmp_path / "missing.wav")  # errors are the decoder's to report
     read_into_cache(tmp_path)
+
+
+def test_files_scored_together_match_one_by_one_and_resume_by_file(tiny_model, folder, tmp_path):
+    """`group` files per call (what GPUs get): same table, long clips and bad files included."""
+    long_clip = str(tmp_path / "long.wav")
+    write_tone(long_clip, 1000, 3.0, 16_000, 1)  # over the 1.28-s window: scored by windows
+    files = [*folder[:3], long_clip, *folder[3:]]
+    clf = Classifier.load(tiny_model, "cpu", "fp32")
+    one = run_batch(partial(analyse_files, clf), files, clf.name, group=1)
+    groups: list[list[str]] = []
+
+    def analyse(paths: list[str]) -> list[dict]:
+        groups.append(paths)
+        return analyse_files(clf, paths)
+
+    together = run_batch(analyse, files, clf.name, group=3)
+    assert groups == [files[0:3], files[3:6], files[6:8]]
+    assert [(r["file"], r["error"], r["duration_s"]) for r in together] == [
+        (r["file"], r["error"], r["duration_s"]) for r in one
+    ]
+    for a, b in zip(one, together, strict=True):
+        assert [t["label"] for t in a["top"]] == [t["label"] for t in b["top"]]
+        assert np.allclose([t["score"] for t in a["top"]], [t["score"] for t in b["top"]],
+                           atol=1e-5)
+    assert one[3]["duration_s"] == 3.0 and not one[3]["error"]
+
+    # killed during the second group: only the first group was journaled; resume does the rest
+    journal = Journal(tmp_path / "j.jsonl")
+
+    def crash_in_second_group(paths: list[str]) -> list[dict]:
+        if paths[0] != files[0]:
+            raise KeyboardInterrupt
+        return analyse_files(clf, paths)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(crash_in_second_group, files, clf.name, journal, group=3)
+    assert list(journal.load()) == files[:3]
+    groups.clear()
+    resumed = run_batch(analyse, files, clf.name, journal, resume=True, group=3)
+    assert groups == [files[3:6], files[6:8]]
+    assert [r["file"] for r in resumed] == files and resumed[:3] == together[:3]

@@ -19,7 +19,7 @@ def training_throughput(
     amp: str = "fp32",
     device: str = "cpu",
 ) -> dict:
-    """Median-free simple rate over `steps` steps after one warm-up step."""
+    """Median-free simple rate over `steps` steps after one warm-up step (GPU synchronised)."""
     if device == "cpu":
         keep_freed_memory()  # as `train` does
     torch.manual_seed(0)
@@ -38,9 +38,11 @@ def training_throughput(
         opt.step()
 
     step()
+    _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    _sync(device)
     seconds = time.perf_counter() - t0
     return {
         "size": size,
@@ -50,3 +52,8 @@ def training_throughput(
         "device": device,
         "samples_per_s": batch_size * steps / seconds,
     }
+
+
+def _sync(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
