@@ -13,6 +13,7 @@ import warnings
 import torch
 from torch import nn
 
+from ast_core.file_mapping import copy_out_of_mapping
 from ast_core.model import AudioSpectrogramTransformer
 
 
@@ -22,14 +23,8 @@ def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.d
 
     engines = torch.backends.quantized.supported_engines
     previous = torch.backends.quantized.engine
-    # Weights loaded from safetensors are views of one mapping of the whole file. Every tensor
-    # kept after quantising (biases inside the packed layers, embeddings, norms: a few MB) is
-    # copied out first, or it would keep the whole mapping, ~350 MB, resident.
     linears = [m for m in model.blocks.modules() if isinstance(m, nn.Linear)]
-    quantized = {m.weight for m in linears}
-    for tensor in [*model.parameters(), *model.buffers()]:
-        if tensor not in quantized:
-            tensor.data = tensor.data.clone()
+    copy_out_of_mapping(model, {m.weight for m in linears})  # else ~350 MB stay resident
     try:  # the weights are packed for the engine chosen here, whatever the global one later
         if "onednn" in engines:  # about 1.7x faster than fbgemm here (AVX512-VNNI)
             torch.backends.quantized.engine = "onednn"

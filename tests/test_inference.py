@@ -135,10 +135,13 @@ def test_reduced_precision_agrees_with_fp32_on_a_model_with_real_answers(tmp_pat
     assert np.allclose(fast.predict(clips[0], attention_maps=True).scores, b[0], atol=0.02)
 
 
-@pytest.mark.parametrize("precision", ["bf16", "int8"])
-def test_reduced_precision_lets_go_of_the_weights_file(tmp_path, precision):
-    """safetensors tensors are views of one mapping of the file: a converted model keeps none."""
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_cpu_classifier_lets_go_of_the_weights_file(tmp_path, precision):
+    """safetensors tensors are views of one mapping of the file: a model whose weights were
+    converted, packed or quantised keeps none."""
     import gc
+
+    from ast_core.checkpoints import load_model
 
     folder = save_tiny_folder(tmp_path / "tiny", target_length=200)
     weights = str(folder / "model.safetensors")
@@ -147,14 +150,40 @@ def test_reduced_precision_lets_go_of_the_weights_file(tmp_path, precision):
         with open("/proc/self/maps") as maps:
             return any(line.rstrip().endswith(weights) for line in maps)
 
-    fp32 = Classifier.load(folder, "cpu", precision="fp32")
-    assert mapped()  # fp32 runs on the file's pages directly
-    del fp32
+    loaded = load_model(folder)
+    assert mapped()  # the loaded model runs on the file's pages directly
+    del loaded
     gc.collect()
     assert not mapped()
     fast = Classifier.load(folder, "cpu", precision=precision)
     assert not mapped()
     assert fast.predict(_noise(1.0)).scores.shape == (5,)
+
+
+@pytest.mark.parametrize("precision, tol", [("fp32", 1e-5), ("bf16", 0.02)])
+def test_packed_linears_give_the_plain_models_answers(tmp_path, precision, tol):
+    from ast_core.checkpoints import load_model
+    from ast_core.cpu_linear import PackedLinear, can_pack
+
+    folder = save_tiny_folder(tmp_path / "tiny", target_length=200)
+    assert can_pack()  # x86-64 with oneDNN: what this project's CI and users' PCs have
+    clf = Classifier.load(folder, "cpu", precision=precision)
+    block = clf.model.blocks[0]
+    assert isinstance(block.attn.qkv, PackedLinear) and isinstance(block.mlp.fc2, PackedLinear)
+    assert block.mlp.fc1.attr == "gelu" and isinstance(block.mlp.act, torch.nn.Identity)
+    plain = load_model(folder).model.to(clf.dtype).eval()
+    plain.head_norm.float()
+    plain.head.float()
+    wavs = np.stack([_noise(2.0, seed=s) for s in range(3)])
+    x = clf._inputs(wavs)
+    with torch.inference_mode():
+        assert (clf.model(x) - plain(x)).abs().max() <= tol
+        expected = plain.scores(plain(x)).numpy()
+    # batch sizes other than the one packed for, and the attention-map path
+    assert np.allclose(clf.score_batch(wavs), expected, atol=tol)
+    with_maps = clf.predict(wavs[1], attention_maps=True)
+    assert np.allclose(with_maps.scores, expected[1], atol=tol)
+    assert with_maps.attention_last.shape == clf.model.cfg.grid
 
 
 def test_precision_auto_follows_the_hardware():

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from ast_core.audio import load_audio
+from ast_core.checkpoints import load_model
 from ast_core.inference import Classifier
 from tests.speech_data import FAST_ARGS, spoken_words
 from trainer.cli import main
@@ -221,7 +222,7 @@ def test_audioset_init_from_a_trained_model(trained, speech, cache_dir, tmp_path
     cfg = make_config("speechcommands", init="audioset", audioset_model=str(source),
                       target_length=128)
     model = build_model(cfg, ["a", "b", "c"], "single")
-    src = Classifier.load(source, precision="fp32").model
+    src = load_model(source).model
     assert model.cfg.grid == (8, 8) and src.cfg.grid == (8, 6)  # strides 16 kept from source
     assert torch.equal(model.blocks[1].mlp.fc2.weight, src.blocks[1].mlp.fc2.weight)
     rc, events = run_cli([str(speech / "val"), "--out", str(tmp_path / "as"), "--init",
