@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ast_core import attention
+from ast_core import attention, onednn
 from ast_core.audio import iter_blocks, load_audio
 from ast_core.checkpoints import LoadedModel, load_model
-from ast_core.cpu_linear import can_pack, pack_linears
+from ast_core.cpu_linear import pack_linears
 from ast_core.features import compute_fbank, features, normalize
 from ast_core.int8 import quantize_blocks
 from ast_core.malloc_tuning import keep_freed_memory
@@ -112,7 +112,7 @@ class Classifier:
         if precision == "int8":
             bf16 = supports_bf16(self.device)
             quantize_blocks(self.model, torch.bfloat16 if bf16 else torch.float32)
-        elif self.device.type == "cpu" and can_pack():
+        elif self.device.type == "cpu" and onednn.available():
             pack_linears(self.model)
         # the classifier head stays fp32: it is tiny, and it keeps scores close to fp32's
         self.model.head_norm.float()
