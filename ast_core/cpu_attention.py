@@ -3,7 +3,8 @@
 PyTorch's CPU flash attention runs at about 130 GFLOP/s on an AVX512-BF16 CPU without AMX,
 whatever the dtype. For AST's 1214 tokens one head's score matrix is small enough (2.9 MB in
 bf16) to stay in cache, so plain matmuls + softmax head by head run the attention about 3x
-faster, in the weights' dtype. Training (autograd) and other devices keep fused SDPA.
+faster, in the weights' dtype (fp32 through oneDNN, see `onednn`). Training (autograd) and
+other devices keep fused SDPA.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def attention_by_head(
     b, h, n, d = q.shape
     out = torch.empty(b * h, n, d, dtype=q.dtype, device=q.device)
     if q.dtype == torch.float32 and q.device.type == "cpu" and onednn.available():
-        # one head at a time through oneDNN (fp32 bmm goes to MKL: 33 -> 20 ms per layer)
-        # oneDNN wants dense matrices (strided views from the qkv split took seconds per head)
+        # oneDNN, not MKL's fp32 bmm (33 -> 20 ms per layer); on dense matrices only: the qkv
+        # split's strided views took seconds per head
         q, k = (t.reshape(b * h, n, d).contiguous() for t in (q * scale, k))
         vt = v.transpose(2, 3).reshape(b * h, d, n).contiguous()
         for i in range(b * h):
