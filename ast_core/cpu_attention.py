@@ -15,6 +15,7 @@ from timm.layers import Attention
 from ast_core import onednn
 
 SCORES_BUDGET_BYTES = 4 << 20  # score matrices computed at once: about one L2/L3 slice
+ONEDNN_SOFTMAX_MIN_TOKENS = 600  # below, PyTorch's softmax on heads batched in bmm is faster
 
 
 def attention_by_head(
@@ -27,13 +28,15 @@ def attention_by_head(
     """
     b, h, n, d = q.shape
     out = torch.empty(b * h, n, d, dtype=q.dtype, device=q.device)
-    if q.dtype == torch.float32 and q.device.type == "cpu" and onednn.available():
-        # oneDNN, not MKL's fp32 bmm (33 -> 20 ms per layer); on dense matrices only: the qkv
-        # split's strided views took seconds per head
+    long = n >= ONEDNN_SOFTMAX_MIN_TOKENS
+    if q.device.type == "cpu" and onednn.available() and (long or q.dtype == torch.float32):
+        # oneDNN, not MKL's fp32 bmm (33 -> 20 ms per layer) nor PyTorch's softmax (bf16:
+        # 12.5 -> 10 ms per layer); on dense matrices only: the qkv split's strided views took
+        # seconds per head
         q, k = (t.reshape(b * h, n, d).contiguous() for t in (q * scale, k))
         vt = v.transpose(2, 3).reshape(b * h, d, n).contiguous()
         for i in range(b * h):
-            out[i] = onednn.linear(onednn.linear(q[i], k[i]).softmax(dim=-1), vt[i])
+            out[i] = onednn.attention_head(q[i], k[i], vt[i], onednn_softmax=long)
     else:
         step = max(1, SCORES_BUDGET_BYTES // (n * n * q.element_size()))
         q, k, v = (t.reshape(b * h, n, d) for t in (q * scale, k, v))

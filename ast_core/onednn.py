@@ -19,6 +19,7 @@ def available() -> bool:
         platform.machine().lower() in ("x86_64", "amd64")
         and torch.backends.mkldnn.is_available()
         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+        and hasattr(torch._C._nn, "mkldnn_linear")
     )
 
 
@@ -35,3 +36,17 @@ def linear(
     if gelu:
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "gelu", [], "none")
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def attention_head(
+    q: torch.Tensor, k: torch.Tensor, vt: torch.Tensor, onednn_softmax: bool
+) -> torch.Tensor:
+    """softmax(q k^T) v for one head, scale already in `q`: `(N, D), (N, D), (D, N) -> (N, D)`.
+
+    With `onednn_softmax` the `(N, N)` scores stay in a oneDNN tensor and get oneDNN's
+    softmax, 1.6x faster than PyTorch's here; worth its fixed cost per call from about 600
+    tokens on. All inputs dense."""
+    if onednn_softmax:
+        scores = torch._C._nn.mkldnn_linear(q.to_mkldnn(), k, None)
+        return torch._C._nn.mkldnn_linear(scores.softmax(-1), vt, None).to_dense()
+    return linear(linear(q, k).softmax(dim=-1), vt)

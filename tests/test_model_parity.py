@@ -155,8 +155,10 @@ def test_one_prefix_token_model_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.bfloat16, 0.05)])
-def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol):
-    """Inference runs attention head by head; with autograd on, timm's fused SDPA runs."""
+@pytest.mark.parametrize("frames, long", [(200, False), (600, True)])
+def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol, frames, long):
+    """Inference runs attention head by head (from ONEDNN_SOFTMAX_MIN_TOKENS tokens on with
+    oneDNN's softmax); with autograd on, timm's fused SDPA runs."""
     from ast_core import cpu_attention
 
     calls = []
@@ -164,8 +166,10 @@ def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol):
     monkeypatch.setattr(
         cpu_attention, "attention_by_head", lambda *a: calls.append(1) or by_head_fn(*a)
     )
-    model = make_model(tiny_config(target_length=200)).to(dtype)
-    x = torch.randn(3, 200, 128, dtype=dtype)
+    model = make_model(tiny_config(target_length=frames)).to(dtype)
+    tokens = model.cfg.num_prefix_tokens + model.cfg.num_patches
+    assert (tokens >= cpu_attention.ONEDNN_SOFTMAX_MIN_TOKENS) == long
+    x = torch.randn(3, frames, 128, dtype=dtype)
     fused = model.forward_features(x).detach()  # autograd on: the training path
     assert not calls
     with torch.inference_mode():
