@@ -25,15 +25,18 @@ from ast_core.model import AudioSpectrogramTransformer, ModelConfig
 from ast_core.model_store import resolve
 
 
-def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
+def _median_ms(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median ms of each of `fns` after one warm-up, timed in turn round by round, so that the
+    host's drift (a shared machine) hits them all alike."""
+    for fn in fns.values():
         fn()
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def machine() -> dict:
@@ -88,17 +91,21 @@ def bench_model(folder: Path, repeats: int) -> dict:
         "tokens": fp32.model.cfg.num_patches + fp32.model.cfg.num_prefix_tokens,
         "precision": fast.precision,
     }
+    timed = {
+        "ours_fp32_ms": lambda: fp32.model(x32),
+        "ours_ms": lambda: fast.model(xf),
+        "ours_int8_ms": lambda: int8.model(x32),
+    }
+    try:
+        from transformers import ASTForAudioClassification
+    except ImportError:
+        out["reference"] = "transformers not installed"
+        with torch.inference_mode():
+            return out | _median_ms(timed, repeats)
+    ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
+    timed["transformers_sdpa_fp32_ms"] = lambda: ref(x32).logits
     with torch.inference_mode():
-        out["ours_fp32_ms"] = _median_ms(lambda: fp32.model(x32), repeats)
-        out["ours_ms"] = _median_ms(lambda: fast.model(xf), repeats)
-        out["ours_int8_ms"] = _median_ms(lambda: int8.model(x32), repeats)
-        try:
-            from transformers import ASTForAudioClassification
-        except ImportError:
-            out["reference"] = "transformers not installed"
-            return out
-        ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
-        out["transformers_sdpa_fp32_ms"] = _median_ms(lambda: ref(x32).logits, repeats)
+        out.update(_median_ms(timed, repeats))
         out["max_abs_logit_diff_fp32"] = (ref(x32).logits - fp32.model(x32)).abs().max().item()
     out["agreement"] = agreement(fp32, fast, wavs)
     out["int8_agreement"] = agreement(fp32, int8, wavs)
@@ -166,9 +173,10 @@ def run_bench(
     """The model and folder sections of `ast-studio bench` (see README for the fields)."""
     fbank_cfg = PRESETS["audioset"]
     wav = torch.from_numpy(bench_signals(10.0)[0])
+    fbank = _median_ms({"ms": lambda: compute_fbank(wav[None], fbank_cfg)}, repeats)
     report: dict = {
         "machine": machine(),
-        "fbank_ms_per_10s": _median_ms(lambda: compute_fbank(wav[None], fbank_cfg), repeats),
+        "fbank_ms_per_10s": fbank["ms"],
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder, name = _model_folder(model_source, size, Path(tmp) / "model", stride)
