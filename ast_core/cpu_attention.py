@@ -30,7 +30,8 @@ def attention_by_head(
     b, h, n, d = q.shape
     out = torch.empty(b * h, n, d, dtype=q.dtype, device=q.device)
     long = n >= ONEDNN_SOFTMAX_MIN_TOKENS
-    if q.device.type == "cpu" and onednn.available() and (long or q.dtype == torch.float32):
+    on_onednn = q.device.type == "cpu" and onednn.available(q.dtype)
+    if on_onednn and (long or q.dtype == torch.float32):
         # oneDNN, not MKL's fp32 bmm (33 -> 20 ms per layer) nor PyTorch's softmax (bf16:
         # 12.5 -> 10 ms per layer); on dense matrices only: the qkv split's strided views took
         # seconds per head

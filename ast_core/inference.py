@@ -112,7 +112,7 @@ class Classifier:
         if precision == "int8":
             bf16 = supports_bf16(self.device)
             quantize_blocks(self.model, torch.bfloat16 if bf16 else torch.float32)
-        elif self.device.type == "cpu" and onednn.available():
+        elif self.device.type == "cpu" and onednn.available(self.dtype):
             pack_linears(self.model)
         # the classifier head stays fp32: it is tiny, and it keeps scores close to fp32's
         self.model.head_norm.float()

@@ -13,14 +13,20 @@ import torch
 
 
 @functools.cache
-def available() -> bool:
-    """oneDNN's linear ops exist here (x86-64 builds of PyTorch with oneDNN)."""
-    return (
+def available(dtype: torch.dtype = torch.float32) -> bool:
+    """oneDNN's linear ops run here for `dtype` (fp32 or bf16): x86-64 builds of PyTorch with
+    oneDNN; bf16 also needs the CPU features oneDNN's bf16 path asks for (AVX-512 or
+    AVX-NE-CONVERT), else PyTorch refuses it."""
+    built = (
         platform.machine().lower() in ("x86_64", "amd64")
         and torch.backends.mkldnn.is_available()
         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
         and hasattr(torch._C._nn, "mkldnn_linear")
     )
+    if dtype == torch.bfloat16:
+        probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return built and probe is not None and bool(probe())
+    return built and dtype == torch.float32
 
 
 def pack_weight(weight: torch.Tensor, rows: int) -> torch.Tensor:

@@ -187,6 +187,28 @@ def test_packed_linears_give_the_plain_models_answers(tmp_path, precision, tol):
     assert with_maps.attention_last.shape == clf.model.cfg.grid
 
 
+def test_bf16_where_onednn_has_no_bf16_runs_plain_linears_and_bmm_attention(
+    tmp_path, monkeypatch
+):
+    """An AVX2-only CPU: PyTorch refuses oneDNN's bf16 ops there, so a bf16 model must keep
+    nn.Linear and the bmm attention (here at 710 tokens, where oneDNN's softmax would run)."""
+    from ast_core import onednn
+
+    folder = save_tiny_folder(tmp_path / "tiny", target_length=600)
+    wavs = np.stack([_noise(6.0, seed=s) for s in range(2)])
+    expected = Classifier.load(folder, "cpu", precision="fp32").score_batch(wavs)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    monkeypatch.setattr(onednn, "attention_head", None)  # any call would fail
+    onednn.available.cache_clear()
+    try:
+        assert onednn.available(torch.float32) and not onednn.available(torch.bfloat16)
+        clf = Classifier.load(folder, "cpu", precision="bf16")
+        assert isinstance(clf.model.blocks[0].attn.qkv, torch.nn.Linear)
+        assert np.allclose(clf.score_batch(wavs), expected, atol=0.02)
+    finally:
+        onednn.available.cache_clear()
+
+
 def test_precision_auto_follows_the_hardware():
     from ast_core.inference import pick_precision, supports_bf16
 
