@@ -14,6 +14,7 @@ import torch
 from timm.layers import Attention
 
 from ast_core import onednn
+from ast_core.malloc_tuning import freed_memory_kept
 
 SCORES_BUDGET_BYTES = 4 << 20  # score matrices computed at once: about one L2/L3 slice
 ONEDNN_SOFTMAX_MIN_TOKENS = 600  # below, PyTorch's softmax on heads batched in bmm is faster
@@ -29,7 +30,9 @@ def attention_by_head(
     """
     b, h, n, d = q.shape
     out = torch.empty(b * h, n, d, dtype=q.dtype, device=q.device)
-    long = n >= ONEDNN_SOFTMAX_MIN_TOKENS
+    # oneDNN's softmax gets fresh (N, N) buffers for every head: that pays only where the heap
+    # keeps freed memory (with glibc's defaults, page faults made it 3 ms per head)
+    long = n >= ONEDNN_SOFTMAX_MIN_TOKENS and freed_memory_kept()
     on_onednn = q.device.type == "cpu" and onednn.available(q.dtype)
     if on_onednn and (long or q.dtype == torch.float32):
         # oneDNN, not MKL's fp32 bmm (33 -> 20 ms per layer) nor PyTorch's softmax (bf16:

@@ -36,3 +36,8 @@ def keep_freed_memory() -> bool:
     mmap_ok = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
     _done = bool(mmap_ok and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
     return _done
+
+
+def freed_memory_kept() -> bool:
+    """Whether `keep_freed_memory` has taken effect in this process."""
+    return _done

@@ -155,24 +155,37 @@ def test_one_prefix_token_model_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.bfloat16, 0.05)])
-@pytest.mark.parametrize("frames, long", [(200, False), (600, True)])
-def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol, frames, long):
-    """Inference runs attention head by head (from ONEDNN_SOFTMAX_MIN_TOKENS tokens on with
-    oneDNN's softmax); with autograd on, timm's fused SDPA runs."""
-    from ast_core import cpu_attention
+@pytest.mark.parametrize("frames, heap_tuned", [(200, True), (600, True), (600, False)])
+def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol, frames, heap_tuned):
+    """Inference runs attention head by head; from ONEDNN_SOFTMAX_MIN_TOKENS tokens on, where
+    the heap keeps freed memory, with oneDNN's softmax. With autograd on, timm's fused SDPA."""
+    from ast_core import cpu_attention, onednn
+    from ast_core.malloc_tuning import keep_freed_memory
 
-    calls = []
-    by_head_fn = cpu_attention.attention_by_head
+    assert keep_freed_memory()  # as `Classifier` does
+    if not heap_tuned:  # e.g. Windows and macOS
+        monkeypatch.setattr(cpu_attention, "freed_memory_kept", lambda: False)
+    calls, softmax_in_onednn = [], []
+    by_head_fn, head_fn = cpu_attention.attention_by_head, onednn.attention_head
+
+    def head(*args, onednn_softmax):
+        softmax_in_onednn.append(onednn_softmax)
+        return head_fn(*args, onednn_softmax=onednn_softmax)
+
+    monkeypatch.setattr(onednn, "attention_head", head)
     monkeypatch.setattr(
         cpu_attention, "attention_by_head", lambda *a: calls.append(1) or by_head_fn(*a)
     )
     model = make_model(tiny_config(target_length=frames)).to(dtype)
-    tokens = model.cfg.num_prefix_tokens + model.cfg.num_patches
-    assert (tokens >= cpu_attention.ONEDNN_SOFTMAX_MIN_TOKENS) == long
+    long = model.cfg.num_prefix_tokens + model.cfg.num_patches >= 600
+    assert cpu_attention.ONEDNN_SOFTMAX_MIN_TOKENS == 600
     x = torch.randn(3, frames, 128, dtype=dtype)
     fused = model.forward_features(x).detach()  # autograd on: the training path
     assert not calls
     with torch.inference_mode():
         by_head = model.forward_features(x)
     assert len(calls) == model.cfg.depth
+    onednn_softmax = long and heap_tuned
+    onednn_heads = onednn_softmax or dtype == torch.float32
+    assert set(softmax_in_onednn) == ({onednn_softmax} if onednn_heads else set())
     assert (by_head.float() - fused.float()).abs().max() <= tol
