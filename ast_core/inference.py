@@ -170,7 +170,7 @@ class Classifier:
         x = self._inputs(_as_batch(waveform))
         with torch.inference_mode():
             if not attention_maps:
-                emb = self.model.pool(self.model.forward_features(x))
+                emb = self.model.forward_pooled(x)
                 scores = self.model.scores(self.model.forward_head(emb))
                 emb = emb.float()
                 return Prediction(scores[0].cpu().numpy(), self.labels, emb[0].cpu().numpy())

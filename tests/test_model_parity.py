@@ -154,6 +154,21 @@ def test_one_prefix_token_model_round_trips(tmp_path):
         assert torch.allclose(loaded.model(x), model(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("prefix", [1, 2])
+def test_last_block_run_for_the_prefix_tokens_alone_gives_the_same_pool_and_gradients(prefix):
+    model = make_model(tiny_config(num_prefix_tokens=prefix))
+    x = torch.randn(2, 128, 128)
+    full = model.pool(model.forward_features(x))
+    short = model.forward_pooled(x)
+    assert (short - full).abs().max() <= 1e-5
+    weight = model.blocks[-1].attn.qkv.weight  # its query rows, and keys and values
+    (g_full,) = torch.autograd.grad(full.square().sum(), weight)
+    (g_short,) = torch.autograd.grad(short.square().sum(), weight)
+    assert g_full.abs().max() > 0 and (g_short - g_full).abs().max() <= 1e-4
+    with torch.inference_mode():
+        assert torch.allclose(model(x), model.forward_head(full), atol=1e-5)
+
+
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.bfloat16, 0.05)])
 @pytest.mark.parametrize("frames, heap_tuned", [(200, True), (600, True), (600, False)])
 def test_cpu_inference_attention_equals_fused_sdpa(monkeypatch, dtype, tol, frames, heap_tuned):
