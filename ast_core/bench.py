@@ -25,10 +25,12 @@ from ast_core.model import AudioSpectrogramTransformer, ModelConfig
 from ast_core.model_store import resolve
 
 
-def _median_ms(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median ms of each of `fns` after one warm-up, timed in turn round by round, so that the
-    host's drift (a shared machine) hits them all alike."""
-    for fn in fns.values():
+def _median_ms(
+    fns: dict[str, Callable[[], object]], repeats: int, warmup: bool = True
+) -> dict[str, float]:
+    """Median ms of each of `fns` (after one warm-up call each), timed in turn round by round,
+    so that the host's drift and bursts (a shared machine) hit them all alike."""
+    for fn in fns.values() if warmup else ():
         fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
@@ -125,8 +127,9 @@ def agreement(reference: Classifier, other: Classifier, wavs: np.ndarray) -> dic
     }
 
 
-def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
-    """10-s clips per second for a folder of WAV files, decode and features included."""
+def bench_folder(folder: Path, clips: int, tmp: Path, rounds: int = 3) -> dict:
+    """10-s clips per second for a folder of WAV files, decode and features included: the
+    median of `rounds` passes over the folder, ours and transformers in turn."""
     from ast_core.batch import analyse_files, run_batch
 
     rate = 16_000
@@ -135,31 +138,34 @@ def bench_folder(folder: Path, clips: int, tmp: Path) -> dict:
     for i in range(clips):
         paths.append(str(tmp / f"clip{i:03d}.wav"))
         sf.write(paths[-1], wavs[i % len(wavs)], rate, subtype="PCM_16")
-    out: dict = {"clips": clips, "clip_seconds": 10.0}
-    for precision, key in (("auto", "ours_clips_per_s"), ("int8", "ours_int8_clips_per_s")):
+    passes = {}
+    for precision, key in (("auto", "ours"), ("int8", "ours_int8")):
         clf = Classifier(load_model(folder), "cpu", precision=precision)
         analyse_files(clf, paths[:1])  # warm-up
-        t0 = time.perf_counter()
-        run_batch(partial(analyse_files, clf), paths, clf.name, group=clf.clips_per_pass)
-        out[key] = clips / (time.perf_counter() - t0)
+        passes[key] = partial(
+            run_batch, partial(analyse_files, clf), paths, clf.name, group=clf.clips_per_pass
+        )
     try:
         from transformers import ASTFeatureExtractor, ASTForAudioClassification
+
+        fe = ASTFeatureExtractor.from_pretrained(folder)
+        ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
+
+        def reference(files: list[str]) -> None:  # what a transformers user writes (no ffmpeg)
+            for path in files:
+                audio, _ = sf.read(path, dtype="float32")
+                with torch.inference_mode():
+                    ref(**fe(audio, sampling_rate=rate, return_tensors="pt")).logits.sigmoid()
+
+        reference(paths[:1])  # warm-up
+        passes["transformers"] = partial(reference, paths)
     except ImportError:
-        return out
-    fe = ASTFeatureExtractor.from_pretrained(folder)
-    ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
-
-    def reference(path: str) -> None:  # what a transformers user writes (no ffmpeg needed)
-        audio, _ = sf.read(path, dtype="float32")
-        with torch.inference_mode():
-            ref(**fe(audio, sampling_rate=rate, return_tensors="pt")).logits.sigmoid()
-
-    reference(paths[0])
-    t0 = time.perf_counter()
-    for p in paths:
-        reference(p)
-    out["transformers_clips_per_s"] = clips / (time.perf_counter() - t0)
-    out["speedup"] = out["ours_clips_per_s"] / out["transformers_clips_per_s"]
+        pass
+    seconds = _median_ms(passes, rounds, warmup=False)
+    out: dict = {"clips": clips, "clip_seconds": 10.0, "rounds": rounds}
+    out |= {f"{key}_clips_per_s": clips / (ms / 1000) for key, ms in seconds.items()}
+    if "transformers" in seconds:
+        out["speedup"] = out["ours_clips_per_s"] / out["transformers_clips_per_s"]
     return out
 
 
