@@ -97,9 +97,10 @@ def load_classifier(source: str, device: str | None = None, precision: str = "au
     60-s file took 9.9 s against 14.0 s with one core left free, and the window stays
     responsive (tested). Live analysis leaves a core free while it runs (see `app.live_view`).
     """
+    from app.import_scan import quick_pyside_scan
     from ast_core.heavy_imports import heavy_imports
 
-    with heavy_imports():
+    with heavy_imports(), quick_pyside_scan():
         from ast_core.inference import Classifier
 
     return Classifier.load(source, device or None, precision)

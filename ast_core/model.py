@@ -129,7 +129,8 @@ class AudioSpectrogramTransformer(nn.Module):
         self.norm = norm(dim)
         self.head_norm = nn.LayerNorm(dim, eps=cfg.head_norm_eps)
         self.head = nn.Linear(dim, cfg.num_labels)
-        self.reset_parameters()
+        if not self.pos_embed.is_meta:  # built on "meta" to be loaded: nothing to init
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Random init as timm's ViT: truncated normal (std .02) weights, zero biases."""

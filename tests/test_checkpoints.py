@@ -178,3 +178,20 @@ def test_models_trained_in_the_app_are_listed(tmp_path, store):
     (data_dir() / "training" / "crashed-run").mkdir()  # a run without a model yet
     found = model_store.installed_models()
     assert [(m.name, m.origin) for m in found] == [("birds-20261122-0100", "trained")]
+
+
+def test_new_models_get_vit_init_and_loaded_ones_their_weights(tmp_path):
+    from ast_core.model import AudioSpectrogramTransformer
+
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    fresh = AudioSpectrogramTransformer(cfg)
+    w = fresh.blocks[0].mlp.fc1.weight
+    assert abs(w.std().item() - 0.02) < 0.002  # nn.Linear's own init: about 0.042 here
+    assert fresh.blocks[0].mlp.fc1.bias.abs().max() == 0
+    save_model(tmp_path / "m", fresh, [f"c{i}" for i in range(cfg.num_labels)], FbankConfig())
+    loaded = load_model(tmp_path / "m").model  # built on "meta", so never initialised
+    state = loaded.state_dict()
+    assert state.keys() == fresh.state_dict().keys()
+    for name, a in fresh.state_dict().items():
+        assert torch.equal(a, state[name]), name
