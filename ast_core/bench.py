@@ -56,6 +56,38 @@ def machine() -> dict:
     }
 
 
+def model_gflop(cfg: ModelConfig) -> float:
+    """Matmul GFLOP of one clip as `forward_pooled` runs it: patch embedding, the blocks'
+    linears and attention (the last block's queries, projection and MLP for the prefix only),
+    the head."""
+    n, p, d = cfg.num_patches + cfg.num_prefix_tokens, cfg.num_prefix_tokens, cfg.embed_dim
+    hidden = int(d * cfg.mlp_ratio)
+
+    def block(queries: int) -> int:  # qkv for all tokens (keys and values), the rest per query
+        return 2 * n * d * 3 * d + 4 * queries * n * d + 2 * queries * d * (d + 2 * hidden)
+
+    patches = 2 * cfg.num_patches * d * cfg.patch_size**2
+    return (patches + (cfg.depth - 1) * block(n) + block(p) + 2 * d * cfg.num_labels) / 1e9
+
+
+def matmul_gflops(dtype: torch.dtype, rows: int, dim: int = 768, repeats: int = 9) -> float:
+    """The machine's matmul rate in `dtype` on the model's largest linear shape,
+    `(rows, dim) x (dim, 4 dim)`, through the path our CPU model takes (oneDNN-packed weights
+    where available; for fp32 that is not what transformers uses: PyTorch sends it to MKL)."""
+    from ast_core import onednn
+
+    x = torch.randn(rows, dim, dtype=dtype)
+    w = torch.randn(4 * dim, dim, dtype=dtype)
+    if onednn.available(dtype):
+        packed = onednn.pack_weight(w, rows)
+        fn: Callable[[], object] = lambda: onednn.linear(x, packed)  # noqa: E731
+    else:
+        fn = lambda: torch.nn.functional.linear(x, w)  # noqa: E731
+    with torch.inference_mode():
+        ms = _median_ms({"ms": fn}, repeats)["ms"]
+    return 2 * rows * dim * 4 * dim / ms / 1e6
+
+
 def bench_signals(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
     """Three deterministic clips `(3, samples)`: noise, a tone with harmonics, a chirp."""
     t = np.arange(int(seconds * rate)) / rate
@@ -114,7 +146,19 @@ def bench_model(folder: Path, repeats: int) -> dict:
     out["speedup_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_ms"]
     out["speedup_int8_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_int8_ms"]
     out["speedup_fp32_vs_transformers"] = out["transformers_sdpa_fp32_ms"] / out["ours_fp32_ms"]
-    return out
+    return out | hardware_limit(fast.model.cfg, fast.dtype, out["ours_ms"])
+
+
+def hardware_limit(cfg: ModelConfig, dtype: torch.dtype, ours_ms: float) -> dict:
+    """The clip's matmul work at the machine's matmul rate: how near the limit `ours_ms` is."""
+    gflop = model_gflop(cfg)
+    rate = matmul_gflops(dtype, cfg.num_patches + cfg.num_prefix_tokens, cfg.embed_dim)
+    return {
+        "model_gflop": gflop,
+        "matmul_gflops": rate,
+        "floor_ms": gflop / rate * 1000,
+        "floor_over_ours": gflop / rate * 1000 / ours_ms,
+    }
 
 
 def agreement(reference: Classifier, other: Classifier, wavs: np.ndarray) -> dict:

@@ -211,9 +211,28 @@ def test_bench_reports_ratios_against_transformers(env, tmp_path):
     assert m["agreement"]["clips"] == 3 and m["agreement"]["max_score_diff"] <= 0.02
     assert m["int8_agreement"]["clips"] == 3 and m["speedup_int8_vs_transformers"] > 0
     assert report["fbank_ms_per_10s"] > 0 and "random tiny" in report["weights"]
+    assert m["matmul_gflops"] > 0 and m["floor_ms"] == pytest.approx(
+        m["model_gflop"] / m["matmul_gflops"] * 1000)
     f = report["folder"]
     assert f["clips"] == 2 and f["speedup"] == pytest.approx(
         f["ours_clips_per_s"] / f["transformers_clips_per_s"])
     assert f["ours_int8_clips_per_s"] > 0
     s = report["startup"]
     assert s["model_state"] == "ready" and 0 < s["window_visible_s"] < s["model_ready_s"]
+
+
+def test_model_gflop_matches_pytorchs_flop_counter():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ast_core.bench import model_gflop
+    from ast_core.model import ModelConfig
+    from tests.model_factory import make_model
+
+    cfg = ModelConfig.for_size("tiny", target_length=256, num_labels=3)
+    model = make_model(cfg)
+    counter = FlopCounterMode(display=False)
+    # autograd on: plain linears and SDPA, here its maths path, whose matmuls the counter sees
+    with counter, sdpa_kernel(SDPBackend.MATH):
+        model(torch.zeros(1, 256, 128))
+    assert model_gflop(cfg) * 1e9 == counter.get_total_flops()
