@@ -79,10 +79,9 @@ def matmul_gflops(dtype: torch.dtype, rows: int, dim: int = 768, repeats: int = 
     x = torch.randn(rows, dim, dtype=dtype)
     w = torch.randn(4 * dim, dim, dtype=dtype)
     if onednn.available(dtype):
-        packed = onednn.pack_weight(w, rows)
-        fn: Callable[[], object] = lambda: onednn.linear(x, packed)  # noqa: E731
+        fn = partial(onednn.linear, x, onednn.pack_weight(w, rows))
     else:
-        fn = lambda: torch.nn.functional.linear(x, w)  # noqa: E731
+        fn = partial(torch.nn.functional.linear, x, w)
     with torch.inference_mode():
         ms = _median_ms({"ms": fn}, repeats)["ms"]
     return 2 * rows * dim * 4 * dim / ms / 1e6
