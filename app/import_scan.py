@@ -27,16 +27,18 @@ def _reads_bytes(original: Callable[[ModuleType], bool]) -> Callable[[ModuleType
         except OSError:
             return original(module)
 
+    uses_pyside.reads_bytes = True  # type: ignore[attr-defined]
     return uses_pyside
 
 
 @contextmanager
 def quick_pyside_scan() -> Iterator[None]:
     """Within the block, PySide6 checks new modules from their bytes (same answer, no source
-    kept); a no-op where PySide6 isn't loaded or no longer has this hook."""
+    kept); a no-op where PySide6 isn't loaded or no longer has this hook, and in a block that
+    overlaps another (two models loading at once): only the first one restores the hook."""
     feature = sys.modules.get("shibokensupport.feature")
     original = getattr(feature, "_mod_uses_pyside", None)
-    if original is None:
+    if original is None or getattr(original, "reads_bytes", False):
         yield
         return
     feature._mod_uses_pyside = _reads_bytes(original)

@@ -25,8 +25,11 @@ def test_quick_scan_same_answers_and_no_source_kept(tmp_path, monkeypatch):
     control_file = _module(tmp_path, "scan_control", "X = 3\n")
 
     with quick_pyside_scan():
-        assert feature._mod_uses_pyside is not original
-        __import__("scan_uses_qt")  # builtins.__import__: the call PySide6 hooks
+        quick = feature._mod_uses_pyside
+        assert quick is not original
+        with quick_pyside_scan():  # overlapping blocks (two loads): the first one restores
+            __import__("scan_uses_qt")  # builtins.__import__: the call PySide6 hooks
+        assert feature._mod_uses_pyside is quick
         __import__("scan_plain")
     assert feature._mod_uses_pyside is original
     __import__("scan_control")  # PySide6's own check, outside the block
