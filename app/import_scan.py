@@ -27,7 +27,7 @@ def _reads_bytes(original: Callable[[ModuleType], bool]) -> Callable[[ModuleType
         except OSError:
             return original(module)
 
-    uses_pyside.reads_bytes = True  # type: ignore[attr-defined]
+    uses_pyside.reads_bytes = True
     return uses_pyside
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from ast_core import onednn
 from ast_core.checkpoints import load_model, save_model
 from ast_core.features import PRESETS, compute_fbank
 from ast_core.inference import Classifier
@@ -70,12 +71,10 @@ def model_gflop(cfg: ModelConfig) -> float:
     return (patches + (cfg.depth - 1) * block(n) + block(p) + 2 * d * cfg.num_labels) / 1e9
 
 
-def matmul_gflops(dtype: torch.dtype, rows: int, dim: int = 768, repeats: int = 9) -> float:
+def matmul_gflops(dtype: torch.dtype, rows: int, dim: int, repeats: int = 9) -> float:
     """The machine's matmul rate in `dtype` on the model's largest linear shape,
     `(rows, dim) x (dim, 4 dim)`, through the path our CPU model takes (oneDNN-packed weights
     where available; for fp32 that is not what transformers uses: PyTorch sends it to MKL)."""
-    from ast_core import onednn
-
     x = torch.randn(rows, dim, dtype=dtype)
     w = torch.randn(4 * dim, dim, dtype=dtype)
     if onednn.available(dtype):
