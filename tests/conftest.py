@@ -50,9 +50,9 @@ def make_tiny_model(
     """
     import torch
 
-    from ast_core.checkpoints import save_model
-    from ast_core.features import FbankConfig
-    from ast_core.model import AudioSpectrogramTransformer, ModelConfig
+    from ast_core.audio.features import FbankConfig
+    from ast_core.model.checkpoints import save_model
+    from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
 
     labels = labels or TINY_LABELS
     cfg = ModelConfig(embed_dim=192, depth=depth, num_heads=3, target_length=target_length,
@@ -81,7 +81,7 @@ def hf_cache_model(tiny_model):
     made: list[Path] = []
 
     def make(repo_id: str, source: Path = tiny_model) -> Path:
-        from tests.model_factory import hf_cache_entry
+        from tests.support.model_factory import hf_cache_entry
 
         snapshot = hf_cache_entry(HF_CACHE, repo_id, Path(source))
         made.append(snapshot.parent.parent)
@@ -95,7 +95,7 @@ def hf_cache_model(tiny_model):
 @pytest.fixture
 def tone_wav(tmp_path) -> Path:
     """A 2-s 440 Hz mono tone at 16 kHz (longer than the tiny model's 1.28-s window)."""
-    from tests.audio_corpus import write_tone
+    from tests.support.audio_corpus import write_tone
 
     return Path(write_tone(tmp_path / "tone 440.wav", 440.0, 2.0, 16_000, 1))
 

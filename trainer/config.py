@@ -17,9 +17,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ast_core.features import PRESETS as FBANK_PRESETS
-from ast_core.features import FbankConfig
-from ast_core.model import SIZES
+from ast_core.audio.features import PRESETS as FBANK_PRESETS
+from ast_core.audio.features import FbankConfig
+from ast_core.model.transformer import SIZES
 
 INITS = ("imagenet", "audioset", "scratch")
 SCHEDULES = ("step", "cosine", "constant")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ast_core.audio import is_audio_path, load_audio, probe
+from ast_core.audio.decode import is_audio_path, load_audio, probe
 from ast_core.errors import AstStudioError, AudioError
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ast_core.audio import load_audio
-from ast_core.features import FbankConfig, features
-from ast_core.model_store import data_dir
+from ast_core.audio.decode import load_audio
+from ast_core.audio.features import FbankConfig, features
+from ast_core.store.model_store import data_dir
 
 
 def default_cache_dir() -> Path:

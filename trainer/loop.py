@@ -23,8 +23,8 @@ from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from ast_core.checkpoints import save_model
-from ast_core.malloc_tuning import keep_freed_memory
+from ast_core.accel.malloc_tuning import keep_freed_memory
+from ast_core.model.checkpoints import save_model
 from trainer import dist, metrics
 from trainer.augment import SpecAugment, mixup
 from trainer.config import TrainConfig

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ast_core.adapt import from_audioset_ast
-from ast_core.checkpoints import load_model
 from ast_core.errors import ModelError
-from ast_core.model import AudioSpectrogramTransformer, LabelMode, ModelConfig
-from ast_core.model_store import resolve
-from ast_core.pretrained import imagenet_init
+from ast_core.model.adapt import from_audioset_ast
+from ast_core.model.checkpoints import load_model
+from ast_core.model.pretrained import imagenet_init
+from ast_core.model.transformer import AudioSpectrogramTransformer, LabelMode, ModelConfig
+from ast_core.store.model_store import resolve
 from trainer.config import TrainConfig
 
 DEFAULT_AUDIOSET = "MIT/ast-finetuned-audioset-10-10-0.4593"

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ast_core.atomic import atomic_write, atomic_write_text
 from ast_core.errors import AstStudioError
+from ast_core.store.atomic import atomic_write, atomic_write_text
 
 CHECKPOINT = "checkpoint.pt"
 RUN_FILE = "run.json"

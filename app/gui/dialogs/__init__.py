@@ -1,0 +1,1 @@
+"""Dialogs, one per module, each with its Qt-free job beside it."""

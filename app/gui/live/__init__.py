@@ -1,0 +1,1 @@
+"""Live mode: what the microphone hears, tagged as it happens."""

@@ -1,0 +1,1 @@
+"""Long recordings: overview, streaming scores, events, playback from any point."""

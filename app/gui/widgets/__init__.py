@@ -1,0 +1,1 @@
+"""Views shared by the product areas: spectrogram, waveform, axes, playback."""

@@ -1,0 +1,1 @@
+"""Live tagging: microphone, ring buffer, the analyzer that scores the newest window."""

@@ -1,0 +1,1 @@
+"""The Audio Spectrogram Transformer: network, weight adaptation, checkpoints, initial weights."""

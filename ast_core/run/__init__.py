@@ -1,0 +1,1 @@
+"""Running a model: the Classifier, sliding windows, batches of files, events and exports."""

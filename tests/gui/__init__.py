@@ -1,0 +1,1 @@
+"""Widget and window tests (pytest-qt, offscreen)."""

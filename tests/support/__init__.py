@@ -1,0 +1,1 @@
+"""Test helpers: model factories, audio corpora, GUI drivers."""
