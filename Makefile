@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-packages install lint clean
+.PHONY: run test test-fast system-packages install lint clean
 
 run: install
 	$(BIN)/ast-studio $(ARGS)
@@ -13,6 +13,12 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tests not marked slow: the quick lane while working (under 2 minutes).
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)
 
 install: system-packages $(STAMP)
 

@@ -1,1 +1,4 @@
-"""AST Studio desktop app (Qt). `ast-studio` is `app.__main__:main`."""
+"""AST Studio's front ends: `app.cli` (the `ast-studio` commands) and `app.gui` (the window).
+
+`ast-studio` is `app.__main__:main`. See ARCHITECTURE.md at the repo root for the layout.
+"""

@@ -1,5 +1,5 @@
-"""AST Studio core: audio I/O, features, the Audio Spectrogram Transformer, checkpoints, inference.
+"""AST Studio core: audio, the Audio Spectrogram Transformer, running it, live tagging, storage.
 
-Qt-free by contract (see pyproject's import-linter section). Import submodules directly;
-this package imports nothing heavy at import time.
+Qt-free by contract; see ARCHITECTURE.md at the repo root for the layers and why. Import
+submodules directly; this package imports nothing heavy at import time.
 """

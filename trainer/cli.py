@@ -44,8 +44,15 @@ _PASS = ["init", "imagenet_weights", "audioset_model", "size", "depth", "fstride
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """`python -m trainer`'s parser."""
     p = argparse.ArgumentParser(prog="ast-studio train", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The training options, on `python -m trainer`'s parser and on `ast-studio train`'s."""
     p.add_argument("data", nargs="?", help="folder with one subfolder per label, or a CSV "
                    "manifest `path,labels` (labels separated by ';')")
     p.add_argument("--out", required=True, help="run folder (checkpoints and model/)")
@@ -91,7 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int)
     g.add_argument("--val-fraction", type=float)
     g.add_argument("--min-seconds", type=float, help="skip shorter clips")
-    return p
 
 
 def _checked(
@@ -183,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse printed usage and the error (or --help)
         return int(e.code or 0)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train with parsed options (those of `add_arguments`); returns the exit status."""
     d, device = dist.setup(args.device)
     reporter = make_reporter(args.progress, enabled=d.main)
     try:

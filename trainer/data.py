@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.decode import is_audio_path, load_audio, probe
 from ast_core.errors import AstStudioError, AudioError
 
@@ -27,7 +28,9 @@ class DataError(AstStudioError):
 
 
 @dataclass(frozen=True)
-class Clip:
+class LabeledClip:
+    """One training file and its label names (not the app's decoded `Clip`)."""
+
     path: str
     labels: tuple[str, ...]
 
@@ -36,12 +39,12 @@ class Clip:
 class LabeledSet:
     """Clips with their labels; `labels` is the sorted label vocabulary."""
 
-    clips: list[Clip]
+    clips: list[LabeledClip]
     labels: list[str]
     multi_label: bool
     source: str
 
-    def targets(self, clips: Sequence[Clip] | None = None) -> np.ndarray:
+    def targets(self, clips: Sequence[LabeledClip] | None = None) -> np.ndarray:
         """`(clips, labels)` 0/1 matrix."""
         index = {name: i for i, name in enumerate(self.labels)}
         clips = self.clips if clips is None else clips
@@ -69,7 +72,7 @@ def scan_folder(root: str | Path) -> LabeledSet:
         raise DataError(f"{root}: data folder not found")
     clips = []
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        clips += [Clip(str(f), (sub.name,)) for f in _audio_files(sub)]
+        clips += [LabeledClip(str(f), (sub.name,)) for f in _audio_files(sub)]
     labels = sorted({c.labels[0] for c in clips})
     return LabeledSet(clips, labels, multi_label=False, source=str(root))
 
@@ -93,7 +96,8 @@ def read_manifest(csv_path: str | Path) -> LabeledSet:
         if not names:
             raise DataError(f"{csv_path}, line {n}: no label for {row[0]!r}")
         path = Path(row[0].strip())
-        clips.append(Clip(str(path if path.is_absolute() else csv_path.parent / path), names))
+        path = path if path.is_absolute() else csv_path.parent / path
+        clips.append(LabeledClip(str(path), names))
     labels = sorted({name for c in clips for name in c.labels})
     multi = any(len(c.labels) > 1 for c in clips)
     return LabeledSet(clips, labels, multi_label=multi, source=str(csv_path))
@@ -115,7 +119,7 @@ class PreflightReport:
     """What a data set holds and which files cannot be used (and why)."""
 
     data: LabeledSet
-    usable: list[Clip] = field(default_factory=list)
+    usable: list[LabeledClip] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     durations: dict[str, float] = field(default_factory=dict)  # path -> seconds
     sample_rates: Counter = field(default_factory=Counter)
@@ -167,7 +171,7 @@ class PreflightReport:
 
 
 def clip_problem(
-    samples: np.ndarray, min_seconds: float, silence_dbfs: float, rate: int = 16_000
+    samples: np.ndarray, min_seconds: float, silence_dbfs: float, rate: int = SAMPLE_RATE
 ) -> str | None:
     """Why decoded audio is unusable for training, or None."""
     if len(samples) < min_seconds * rate:
@@ -222,15 +226,15 @@ def preflight(
 # ---------------------------------------------------------------- splits
 
 
-def _strata(data: LabeledSet, clips: Sequence[Clip]) -> list[str]:
+def _strata(data: LabeledSet, clips: Sequence[LabeledClip]) -> list[str]:
     """Stratify on the first label (multi-label sets: the rarest label of the clip)."""
     counts = Counter(name for c in clips for name in c.labels)
     return [min(c.labels, key=lambda n: (counts[n], n)) for c in clips]
 
 
 def train_val_split(
-    data: LabeledSet, clips: Sequence[Clip], fraction: float, seed: int
-) -> tuple[list[Clip], list[Clip]]:
+    data: LabeledSet, clips: Sequence[LabeledClip], fraction: float, seed: int
+) -> tuple[list[LabeledClip], list[LabeledClip]]:
     """Stratified split; every label keeps at least one training clip."""
     from sklearn.model_selection import train_test_split
 
@@ -250,8 +254,8 @@ def train_val_split(
 
 
 def kfold_splits(
-    data: LabeledSet, clips: Sequence[Clip], folds: int, seed: int
-) -> list[tuple[list[Clip], list[Clip]]]:
+    data: LabeledSet, clips: Sequence[LabeledClip], folds: int, seed: int
+) -> list[tuple[list[LabeledClip], list[LabeledClip]]]:
     """Stratified k-fold (the ESC-50 recipe uses 5): a list of (train, val) pairs."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -264,7 +268,7 @@ def kfold_splits(
             for tr, va in kf.split(np.zeros(len(clips)), strata)]
 
 
-def restrict_labels(data: LabeledSet, other: LabeledSet) -> list[Clip]:
+def restrict_labels(data: LabeledSet, other: LabeledSet) -> list[LabeledClip]:
     """Clips of `other` (e.g. a held-out test folder) whose labels are all in `data`."""
     unknown = sorted({n for c in other.clips for n in c.labels} - set(data.labels))
     if unknown:

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from ast_core.accel.device import pick_device
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -24,20 +26,6 @@ class Dist:
     def main(self) -> bool:
         """Only the main process writes files and reports progress."""
         return self.rank == 0
-
-
-def pick_device(preference: str | None, local_rank: int = 0) -> torch.device:
-    """`preference` ("cpu", "cuda", "cuda:1", "mps") or the best available."""
-    if preference:
-        dev = torch.device(preference)
-        if dev.type == "cuda" and dev.index is None:
-            dev = torch.device("cuda", local_rank)
-        return dev
-    if torch.cuda.is_available():
-        return torch.device("cuda", local_rank)
-    if torch.backends.mps.is_available() and not os.environ.get("WORLD_SIZE"):
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def setup(device_preference: str | None) -> tuple[Dist, torch.device]:

@@ -3,7 +3,7 @@
 A cache entry is `<root>/<key[:2]>/<key>.npy` holding the normalised `(target_length, mels)`
 float32 fbank of one file. The key hashes the file's bytes and the FbankConfig, so an edited
 file or another preset gets a new entry and stale entries are never read. Writes are atomic
-(temporary file + `os.replace`), so parallel processes (DDP ranks) and killed runs are safe.
+(`ast_core.store.atomic`), so parallel processes (DDP ranks) and killed runs are safe.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 
 from ast_core.audio.decode import load_audio
 from ast_core.audio.features import FbankConfig, features
+from ast_core.store.atomic import atomic_write
 from ast_core.store.model_store import data_dir
 
 
@@ -73,16 +73,12 @@ class FeatureCache:
             return entry
         self.misses += 1
         x = self.compute(path)
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would append ".npy" to a name
                 np.save(f, x)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return entry
+
+        return atomic_write(entry, write)
 
     def prepare(
         self, paths: Sequence[str], progress: Callable[[int, int], None] | None = None

@@ -25,12 +25,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ast_core.accel.malloc_tuning import keep_freed_memory
 from ast_core.model.checkpoints import save_model
+from ast_core.store.atomic import atomic_write
 from trainer import dist, metrics
 from trainer.augment import SpecAugment, mixup
 from trainer.config import TrainConfig
-from trainer.data import Clip
+from trainer.data import LabeledClip
 from trainer.feature_cache import FeatureCache, default_cache_dir, load_entry
-from trainer.models import build_model
+from trainer.models import initial_model
 from trainer.progress import Reporter
 from trainer.state import (
     BEST_WEIGHTS,
@@ -50,11 +51,11 @@ class RunData:
 
     labels: list[str]
     multi_label: bool
-    train: list[Clip]
-    val: list[Clip]
-    test: list[Clip] = field(default_factory=list)
+    train: list[LabeledClip]
+    val: list[LabeledClip]
+    test: list[LabeledClip] = field(default_factory=list)
 
-    def targets(self, clips: list[Clip]) -> np.ndarray:
+    def targets(self, clips: list[LabeledClip]) -> np.ndarray:
         index = {name: i for i, name in enumerate(self.labels)}
         y = np.zeros((len(clips), len(self.labels)), np.float32)
         for row, clip in enumerate(clips):
@@ -62,15 +63,15 @@ class RunData:
         return y
 
     def to_dict(self) -> dict[str, Any]:
-        def rows(clips: list[Clip]) -> list:
+        def rows(clips: list[LabeledClip]) -> list:
             return [[c.path, list(c.labels)] for c in clips]
         return {"labels": self.labels, "multi_label": self.multi_label,
                 "train": rows(self.train), "val": rows(self.val), "test": rows(self.test)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunData:
-        def clips(rows: list) -> list[Clip]:
-            return [Clip(p, tuple(labels)) for p, labels in rows]
+        def clips(rows: list) -> list[LabeledClip]:
+            return [LabeledClip(p, tuple(labels)) for p, labels in rows]
         return cls(d["labels"], d["multi_label"], clips(d["train"]), clips(d["val"]),
                    clips(d.get("test", [])))
 
@@ -193,7 +194,7 @@ def train(
 
     # -- model and optimizer; the same seed on every rank gives the same initial weights
     seed_everything(cfg.seed)
-    model = build_model(cfg, data.labels, "multi" if data.multi_label else "single").to(device)
+    model = initial_model(cfg, data.labels, "multi" if data.multi_label else "single").to(device)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                         betas=(0.95, 0.999))  # the reference's betas
@@ -335,6 +336,5 @@ def train(
 
 
 def _save_weights(model: torch.nn.Module, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
-    tmp.replace(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda tmp: save_file(state, tmp))

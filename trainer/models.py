@@ -25,7 +25,7 @@ def model_config(cfg: TrainConfig, num_labels: int, label_mode: LabelMode) -> Mo
     return mc.replace(depth=cfg.depth) if cfg.depth else mc
 
 
-def build_model(
+def initial_model(
     cfg: TrainConfig, labels: list[str], label_mode: LabelMode
 ) -> AudioSpectrogramTransformer:
     """A fresh model with a new head for `labels`, initialised as `cfg.init` says."""

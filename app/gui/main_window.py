@@ -1,5 +1,7 @@
-"""The main window: builds docks and menus and connects signals. It computes nothing itself;
-decoding, features, inference and model loading run in workers (see `app.gui.clip.analysis`).
+"""The main window: builds docks and menus (declared in `app.gui.menus`) and connects signals.
+It computes nothing itself; decoding, features, inference and model loading run in workers
+started by `app.gui.session.Session` and `app.gui.long.long_view.LongView`, and its dialogs
+are opened by `app.gui.window_dialogs.WindowDialogs`.
 """
 
 from __future__ import annotations
@@ -18,23 +20,25 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QToolBar,
     QWidget,
 )
 
 from app.gui import workers
-from app.gui.clip import analysis
+from app.gui.clip.analysis import ClipAnalysis
 from app.gui.clip.clip_view import ClipView
 from app.gui.clip.labels_panel import LabelsPanel
-from app.gui.clip.session import Session
 from app.gui.error_reporter import ErrorReporter
 from app.gui.log import log, log_path
+from app.gui.long.long_data import LongFile
 from app.gui.long.long_view import LongView
 from app.gui.menus import build_menus
+from app.gui.session import Session
 from app.gui.settings import Settings
 from app.gui.widgets.attention_overlay import AttentionControls
+from app.gui.widgets.audio_data import Attention, Clip, Envelope, Spectrogram
 from app.gui.widgets.display_controls import DisplayControls
 from app.gui.widgets.player import Player
+from app.gui.window_dialogs import WindowDialogs
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aiff *.aif *.au);;All files (*)"
 
@@ -50,14 +54,13 @@ class MainWindow(QMainWindow):
         self.session = Session(
             self.settings.get("compute_device"), self.settings.get("precision"), self
         )
+        self.dialogs = WindowDialogs(self, self.session, self.settings, self.errors)
         self._build_views()
+        self.long = LongView(self.view, self.player, self)  # overview, score curves, events
         self._build_docks()
-        self.actions = build_menus(self)
-        self._add_live_action()
-        self._add_batch_action()
+        self.menu_actions = build_menus(self, self.docks, self.settings.get)
         self._restore_settings()
         self._connect()
-        self.long = LongView(self)  # long recordings: overview, score curves, Events dock
         QTimer.singleShot(0, self.find_start_model)
 
     # ------------------------------------------------------------ layout
@@ -93,6 +96,8 @@ class MainWindow(QMainWindow):
                       self._dock("Attention", self.attention, right),
                       self._dock("Display", self.display, right),
                       self._dock("Files", self.files, left)]
+        self.events_dock = self._dock("Events", self.long.panel, right)
+        self.docks.append(self.events_dock)
         self.resizeDocks([self.docks[3], self.docks[0]], [200, 300], Qt.Orientation.Horizontal)
 
     def _connect(self) -> None:
@@ -117,12 +122,19 @@ class MainWindow(QMainWindow):
         ss.classified.connect(self._classified)
         ss.attention_ready.connect(self._show_attention)
         ss.failed.connect(self._failed)
+        lv = self.long
+        ss.long_opened.connect(lv.open)
+        ss.clip_shown.connect(lambda _clip: lv.close_file())
+        ss.model_ready.connect(lambda _path, clf: lv.set_classifier(clf))
+        lv.opened.connect(self._long_opened)
+        lv.status.connect(self.statusBar().showMessage)
+        lv.failed.connect(self.errors.report)
         self.player.position.connect(self.view.set_cursor)
         self.player.stopped.connect(lambda: self.view.set_cursor(None))
         self.player.failed.connect(lambda e: self.errors.report(e, "Play"))
-        self.banner.download_clicked.connect(lambda: self.choose_model())
-        self.banner.import_clicked.connect(lambda: self.choose_model(import_file=True))
-        self.banner.train_clicked.connect(self.open_train_dialog)
+        self.banner.download_clicked.connect(self.dialogs.choose_model)
+        self.banner.import_clicked.connect(self.dialogs.import_model)
+        self.banner.train_clicked.connect(self.dialogs.train)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -136,7 +148,7 @@ class MainWindow(QMainWindow):
         self.attention.visible.setChecked(s.get("attention_visible"))
         self.attention.opacity.setValue(round(s.get("attention_opacity") * 100))
         self._apply_attention_controls()
-        self.update_recent_menu()
+        self._update_recent_menu()
 
     # ------------------------------------------------------------ session state (read-only)
     @property
@@ -152,11 +164,11 @@ class MainWindow(QMainWindow):
         return self.session.model_state
 
     @property
-    def clip(self) -> analysis.Clip | None:
+    def clip(self) -> Clip | None:
         return self.session.clip
 
     @property
-    def analysis(self) -> analysis.Analysis | None:
+    def analysis(self) -> ClipAnalysis | None:
         return self.session.analysis
 
     # ------------------------------------------------------------ models
@@ -165,6 +177,16 @@ class MainWindow(QMainWindow):
 
     def load_model(self, path: str) -> None:
         self.session.load_model(path)
+
+    def choose_compute(self, setting: str, value: str) -> None:
+        """Model ▸ Compute: save the device or precision and reload the model with it."""
+        if self.settings.get(setting) == value:
+            return
+        self.settings.set(setting, value)
+        self.session.compute_device = self.settings.get("compute_device")
+        self.session.precision = self.settings.get("precision")
+        if self.model_path:
+            self.load_model(self.model_path)
 
     def _model_missing(self, message: str) -> None:
         self.model_label.setText("no model")
@@ -184,31 +206,6 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"The model could not be loaded: {exc}")
             self.labels.set_message("No model loaded.")
         self.errors.report(exc, "Model")
-
-    def choose_model(self, import_file: bool = False) -> None:
-        from app.gui.dialogs.model_picker import ModelPicker
-
-        picker = ModelPicker(self.model_path, self)
-        picker.model_chosen.connect(self.load_model)
-        picker.train_requested.connect(self.open_train_dialog)
-        picker.failed.connect(lambda e: self.errors.report(e, "Models"))
-        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        picker.open()
-        if import_file:
-            picker._ask_import_file()
-        self.picker = picker
-
-    def open_train_dialog(self) -> None:
-        try:
-            from app.gui.dialogs.train_dialog import TrainDialog
-        except ImportError:
-            self.errors.message("Training from the window is not available in this build yet; "
-                                "use `ast-studio train` in a terminal.", "Train")
-            return
-        dialog = TrainDialog(self)
-        dialog.model_ready.connect(self.load_model)
-        dialog.open()
-        self.train_dialog = dialog
 
     # ------------------------------------------------------------ clips
     def ask_open(self) -> None:
@@ -239,13 +236,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
         self.session.open_path(path)
 
-    def _clip_shown(self, clip: analysis.Clip) -> None:
-        self.player.stop()
-        if clip.path:
-            self.settings.add_recent(clip.path)
-            self.update_recent_menu()
-        self.setWindowTitle(f"{clip.name} — AST Studio")
+    def _file_shown(self, path: str | None, name: str) -> None:
+        """A clip or a long file is now on screen: title, recent files, no hint."""
+        if path:
+            self.settings.add_recent(path)
+            self._update_recent_menu()
+        self.setWindowTitle(f"{name} — AST Studio")
         self.hint.hide()
+
+    def _clip_shown(self, clip: Clip) -> None:
+        self.player.stop()
+        self._file_shown(clip.path, clip.name)
         self.waveform.set_envelope(None)
         self.spectrogram.overlay.set_attention(None)
         self.timeline.hide()
@@ -253,7 +254,15 @@ class MainWindow(QMainWindow):
         if self.model_state == "loading":
             self.labels.set_message("loading model…")
 
-    def _draw(self, spec: analysis.Spectrogram, env: analysis.Envelope) -> None:
+    def _long_opened(self, lf: LongFile) -> None:
+        self._file_shown(lf.path, lf.name)
+        self.timeline.hide()
+        self.labels.set_message("Long recording: scores over time are in the timeline under the "
+                                "spectrogram, events in the Events dock.")
+        self.events_dock.show()
+        self.events_dock.raise_()
+
+    def _draw(self, spec: Spectrogram, env: Envelope) -> None:
         self.waveform.set_envelope(env)
         self.spectrogram.set_spectrogram(spec)
 
@@ -262,7 +271,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
 
-    def _classified(self, result: analysis.Analysis) -> None:
+    def _classified(self, result: ClipAnalysis) -> None:
         self.progress.hide()
         self.labels.set_analysis(result)
         self.attention.set_layers(len([k for k in result.attention.grid if k.startswith("layer")]))
@@ -300,7 +309,7 @@ class MainWindow(QMainWindow):
             self.timeline.mark(float(a.windows.starts[index]), float(a.windows.ends[index]))
             self.session.attention_for_window(index)
 
-    def _show_attention(self, att: analysis.Attention) -> None:
+    def _show_attention(self, att: Attention) -> None:
         self.spectrogram.overlay.set_attention(att, self.attention.source.currentText())
         self._apply_attention_controls()
         if self.analysis is not None and self.analysis.windows is not None:
@@ -345,72 +354,11 @@ class MainWindow(QMainWindow):
         except Exception as e:  # no output device, device busy
             self.errors.message(f"Cannot play sound: {e}", "Play")
 
-    def _add_live_action(self) -> None:
-        """File ▸ Live tagging… (and on the toolbar), beside Record."""
-        from PySide6.QtGui import QAction, QKeySequence
-
-        action = QAction("&Live tagging…", self)
-        action.setShortcut(QKeySequence("Ctrl+L"))
-        action.setIconText("Live")
-        action.triggered.connect(self.open_live)
-        for place in self.actions["record"].associatedObjects():  # the File menu, the toolbar
-            after = "play" if isinstance(place, QToolBar) else "save_wav"
-            place.insertAction(self.actions[after], action)
-        self.actions["live"] = action
-
-    def _add_batch_action(self) -> None:
-        """File ▸ Batch classify a folder…, after Live tagging."""
-        from PySide6.QtGui import QAction
-
-        action = QAction("&Batch classify a folder…", self)
-        action.triggered.connect(lambda: self.open_batch_dialog())
-        for place in self.actions["save_wav"].associatedObjects():
-            if not isinstance(place, QToolBar):
-                place.insertAction(self.actions["save_wav"], action)
-        self.actions["batch"] = action
-
-    def open_batch_dialog(self, folder: str = "") -> None:
-        """Classify every audio file of a folder with the loaded model (`dialogs.batch_dialog`)."""
-        from app.gui.dialogs.batch_dialog import BatchDialog
-
-        dialog = BatchDialog(self.classifier, folder or self.settings.get("last_folder"), self)
-        dialog.failed.connect(lambda e: self.errors.report(e, "Batch"))
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        self.batch_dialog = dialog
-
-    def open_live(self) -> None:
-        """Live tagging from a microphone with the loaded model (see `app.gui.live.live_view`)."""
-        if self.classifier is None:
-            self.errors.message("Load a model first (Model ▸ Choose…): live tagging uses it.",
-                                "Live")
-            return
-        from app.gui.live.live_view import LiveWindow
-
-        window = LiveWindow(self.classifier, self.settings.get("input_device"), self)
-        window.failed.connect(lambda e: self.errors.report(e, "Live"))
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        window.show()
-        self.live_window = window
-
-    def record(self) -> None:
-        from app.gui.dialogs.record_dialog import RecordDialog
-
-        dialog = RecordDialog(self.settings.get("input_device"), self)
-        dialog.recorded.connect(self.session.open_recording)
-        dialog.failed.connect(lambda e: self.errors.report(e, "Record"))
-        dialog.accepted.connect(
-            lambda: self.settings.set("input_device", dialog.device.currentText()))
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        self.record_dialog = dialog
-        if not dialog.has_device:
-            from app.gui.dialogs.recorder import NoInputDevice
-
-            self.errors.message(str(NoInputDevice()), "Record")
+    def stop_playback(self) -> None:
+        self.player.stop()
 
     def save_wav(self, path: str | None = None) -> None:
-        """Save the clip, or the long recording (block by block), as a 16-kHz WAV."""
+        """Save the clip, or the long recording (block by block), as a WAV at the model's rate."""
         name = self.clip.name if self.clip is not None else getattr(self.long.file, "name", None)
         if name is None:
             return
@@ -422,10 +370,8 @@ class MainWindow(QMainWindow):
         elif path:
             self.long.save_wav(path)
 
-    def update_recent_menu(self) -> None:
-        menu = self.actions.get("recent") if hasattr(self, "actions") else None
-        if menu is None:
-            return
+    def _update_recent_menu(self) -> None:
+        menu = self.menu_actions["recent"]
         menu.clear()
         for p in self.settings.get("recent_files"):
             menu.addAction(p, lambda p=p: self.open_files([p]))
@@ -454,11 +400,9 @@ class MainWindow(QMainWindow):
             if child.isWindow() and child.isVisible() and not isinstance(child, QDockWidget):
                 child.close()
         self.player.stop()
-        self.long.session.close()  # a running scan stops at its next batch
-        self.long.session.cancel_save()  # an unfinished WAV is dropped, never left half-written
+        self.long.shutdown()
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
         self.settings.sync()
         workers.wait_all(10_000)
         super().closeEvent(event)
-

@@ -1,51 +1,159 @@
-"""Menus and the toolbar of the main window; every action calls one window method."""
+"""Every menu, action, shortcut and toolbar entry of the main window, declared in one table.
+
+`MENUS` lists the menus in order. An `Entry` names the window method its action calls (without
+arguments); a `Choices` group is a set of exclusive, checkable entries that saves one setting
+and calls the window's `slot(setting, value)`; a `Submenu` nests entries (an empty one is filled
+by the window, as Open Recent is); `DOCKS` stands for one show/hide toggle per dock. `TOOLBAR`
+names the entries on the toolbar, in order. `build_menus` creates all of it and returns the
+actions and submenus by key; the window builds from it and connects nothing by hand.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
-from app.gui.compute_menu import add_compute_menu
-
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+Key = QKeySequence.StandardKey
 
 
-def build_menus(w: MainWindow) -> dict[str, Any]:
-    """Create the menu bar and toolbar; returns the actions and menus tests and code refer to."""
-    bar = w.menuBar()
-    out: dict[str, Any] = {}
-    file = bar.addMenu("&File")
-    out["open"] = file.addAction("&Open…", QKeySequence.StandardKey.Open, w.ask_open)
-    out["recent"] = file.addMenu("Open &Recent")
-    out["record"] = file.addAction("&Record…", QKeySequence("Ctrl+R"), w.record)
-    out["save_wav"] = file.addAction("&Save as WAV…", QKeySequence.StandardKey.Save, w.save_wav)
-    file.addSeparator()
-    out["quit"] = file.addAction("&Quit", QKeySequence.StandardKey.Quit, w.close)
+@dataclass(frozen=True)
+class Entry:
+    key: str  # the action's key in `build_menus`' result
+    text: str
+    slot: str  # the window method the action calls, without arguments ("a.b": window.a.b)
+    shortcut: Key | str | None = None
+    icon_text: str | None = None  # the toolbar's shorter text
 
-    model = bar.addMenu("&Model")
-    out["choose_model"] = model.addAction("&Choose, download or import…", w.choose_model)
-    out["import_model"] = model.addAction("&Import a model file…",
-                                          lambda: w.choose_model(import_file=True))
-    out["train"] = model.addAction("&Train a model…", w.open_train_dialog)
-    out.update(add_compute_menu(w, model))
 
-    play = bar.addMenu("&Play")
-    out["play"] = play.addAction("&Play", QKeySequence("Space"), w.play)
-    out["stop"] = play.addAction("&Stop", QKeySequence("Esc"), w.player.stop)
+@dataclass(frozen=True)
+class Choices:
+    setting: str  # the setting the checked entry mirrors; actions are keyed "setting:value"
+    options: dict[str, str]  # value -> text
+    slot: str  # the window method called with (setting, value)
 
-    view = bar.addMenu("&View")
-    for dock in w.docks:
-        view.addAction(dock.toggleViewAction())
 
-    help_menu = bar.addMenu("&Help")
-    out["open_log"] = help_menu.addAction("Open &log file", w.open_log)
-    out["about"] = help_menu.addAction("&About AST Studio", w.about)
+@dataclass(frozen=True)
+class Submenu:
+    key: str
+    text: str
+    items: tuple[Item, ...] = ()  # empty: the window fills it
 
-    tools = w.addToolBar("Main")
+
+SEPARATOR = "-"
+DOCKS = "docks"
+Item = Entry | Choices | Submenu | str  # str: SEPARATOR or DOCKS
+
+DEVICES = {
+    "": "Best available device",
+    "cpu": "CPU",
+    "cuda": "NVIDIA GPU (CUDA)",
+    "mps": "Apple GPU (MPS)",
+}
+PRECISIONS = {
+    "auto": "Automatic precision (bf16 where the hardware has it, else fp32)",
+    "fp32": "fp32 (exact)",
+    "bf16": "bf16",
+    "int8": "int8 linear layers (fastest on CPU; scores further from fp32)",
+}
+
+MENUS: tuple[tuple[str, tuple[Item, ...]], ...] = (
+    ("&File", (
+        Entry("open", "&Open…", "ask_open", Key.Open),
+        Submenu("recent", "Open &Recent"),
+        Entry("record", "&Record…", "dialogs.record", "Ctrl+R"),
+        Entry("live", "&Live tagging…", "dialogs.live", "Ctrl+L", icon_text="Live"),
+        Entry("batch", "&Batch classify a folder…", "dialogs.batch"),
+        Entry("save_wav", "&Save as WAV…", "save_wav", Key.Save),
+        SEPARATOR,
+        Entry("quit", "&Quit", "close", Key.Quit),
+    )),
+    ("&Model", (
+        Entry("choose_model", "&Choose, download or import…", "dialogs.choose_model",
+              icon_text="Model…"),
+        Entry("import_model", "&Import a model file…", "dialogs.import_model"),
+        Entry("train", "&Train a model…", "dialogs.train"),
+        Submenu("compute", "Co&mpute", (
+            Choices("compute_device", DEVICES, "choose_compute"),
+            SEPARATOR,
+            Choices("precision", PRECISIONS, "choose_compute"),
+        )),
+    )),
+    ("&Play", (
+        Entry("play", "&Play", "play", "Space"),
+        Entry("stop", "&Stop", "stop_playback", "Esc"),
+    )),
+    ("&View", (DOCKS,)),
+    ("&Help", (
+        Entry("open_log", "Open &log file", "open_log"),
+        Entry("about", "&About AST Studio", "about"),
+    )),
+)
+TOOLBAR = ("open", "record", "live", "play", "stop", "choose_model")
+
+
+def build_menus(window: QMainWindow, docks: Sequence[QDockWidget],
+                setting: Callable[[str], Any]) -> dict[str, QAction | QMenu]:
+    """Create `MENUS` in the menu bar and `TOOLBAR`; `setting(name)` says which choice is checked.
+
+    Returns the actions (and submenus) by key; a slot `MENUS` names that `window` lacks raises
+    AttributeError here, not when the user clicks."""
+    out: dict[str, QAction | QMenu] = {}
+    bar = window.menuBar()
+    for title, items in MENUS:
+        _add_items(bar.addMenu(title), items, window, docks, setting, out)
+    tools = window.addToolBar("Main")
     tools.setObjectName("MainToolbar")
-    for key in ("open", "record", "play", "stop", "choose_model"):
+    for key in TOOLBAR:
         tools.addAction(out[key])
-    out["choose_model"].setIconText("Model…")
     return out
+
+
+def _add_items(menu: QMenu, items: tuple[Item, ...], window: QMainWindow,
+               docks: Sequence[QDockWidget], setting: Callable[[str], Any],
+               out: dict[str, QAction | QMenu]) -> None:
+    for item in items:
+        if item == SEPARATOR:
+            menu.addSeparator()
+        elif item == DOCKS:
+            for dock in docks:
+                menu.addAction(dock.toggleViewAction())
+        elif isinstance(item, Submenu):
+            out[item.key] = sub = menu.addMenu(item.text)
+            _add_items(sub, item.items, window, docks, setting, out)
+        elif isinstance(item, Choices):
+            _add_choices(menu, item, _slot(window, item.slot), setting(item.setting), out)
+        else:
+            out[item.key] = _add_entry(menu, item, _slot(window, item.slot))
+
+
+def _slot(window: QMainWindow, name: str) -> Callable[..., Any]:
+    target: Any = window
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _add_entry(menu: QMenu, entry: Entry, slot: Callable[[], Any]) -> QAction:
+    action = menu.addAction(entry.text)
+    if entry.shortcut is not None:
+        action.setShortcut(QKeySequence(entry.shortcut))
+    if entry.icon_text:
+        action.setIconText(entry.icon_text)
+    action.triggered.connect(lambda _=False: slot())  # never pass `checked` on to the slot
+    return action
+
+
+def _add_choices(menu: QMenu, choices: Choices, slot: Callable[[str, str], Any], current: Any,
+                 out: dict[str, QAction | QMenu]) -> None:
+    group = QActionGroup(menu)
+    for value, text in choices.options.items():
+        action = menu.addAction(text)
+        action.setCheckable(True)
+        action.setChecked(value == current)
+        action.triggered.connect(lambda _=False, v=value: slot(choices.setting, v))
+        group.addAction(action)
+        out[f"{choices.setting}:{value}"] = action

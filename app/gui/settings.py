@@ -28,7 +28,6 @@ _DEFAULTS: dict[str, Any] = {
     "db_low": -70.0,
     "db_high": 30.0,
     "attention_visible": True,
-    "attention_source": "last layer",
     "attention_opacity": 0.7,
     "geometry": QByteArray(),
     "window_state": QByteArray(),
@@ -44,10 +43,6 @@ class Settings:
 
     def __init__(self, path: str | Path | None = None):
         self._q = QSettings(str(path or settings_path()), QSettings.Format.IniFormat)
-
-    @property
-    def path(self) -> str:
-        return self._q.fileName()
 
     def get(self, key: str) -> Any:
         default = _DEFAULTS[key]

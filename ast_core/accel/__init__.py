@@ -1,4 +1,4 @@
-"""CPU speed-ups behind the model.
+"""Devices and CPU speed-ups behind the model.
 
-oneDNN matmuls, packed and int8 linears, CPU attention, allocator tuning.
+Device choice, oneDNN matmuls, packed and int8 linears, CPU attention, allocator tuning.
 """

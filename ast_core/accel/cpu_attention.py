@@ -1,11 +1,11 @@
 """Self-attention for CPU inference, a few heads at a time.
 
-PyTorch's CPU flash attention runs at about 130 GFLOP/s on an AVX512-BF16 CPU without AMX,
-whatever the dtype. For AST's 1214 tokens one head's score matrix is small enough (2.9 MB in
-bf16) to stay in cache, so plain matmuls + softmax head by head run the attention about 3x
+PyTorch's CPU flash attention runs far below the CPU's matmul rate, whatever the dtype (on
+CPUs without AMX). For AST's 1214 tokens one head's score matrix is small enough (2.9 MB in
+bf16) to stay in cache, so plain matmuls + softmax head by head run the attention several times
 faster, in the weights' dtype. On x86-64 the heads go through oneDNN (`onednn.attention_head`):
-its fp32 matmuls beat MKL's here, and from `ONEDNN_SOFTMAX_MIN_TOKENS` on its softmax beats
-PyTorch's. Training (autograd) and other devices keep fused SDPA.
+its fp32 matmuls beat MKL's (see `onednn`), and from `ONEDNN_SOFTMAX_MIN_TOKENS` on its softmax
+beats PyTorch's. Training (autograd) and other devices keep fused SDPA.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ def attention_by_head(
     b, h, n, d = q.shape
     out = torch.empty(b * h, n, d, dtype=q.dtype, device=q.device)
     # oneDNN's softmax gets fresh (N, N) buffers for every head: that pays only where the heap
-    # keeps freed memory (with glibc's defaults, page faults made it 3 ms per head)
+    # keeps freed memory (with glibc's defaults the page faults on them cost more than it saves)
     long = n >= ONEDNN_SOFTMAX_MIN_TOKENS and freed_memory_kept()
     on_onednn = q.device.type == "cpu" and onednn.available(q.dtype)
     if on_onednn and (long or q.dtype == torch.float32):
-        # oneDNN, not MKL's fp32 bmm (33 -> 20 ms per layer) nor PyTorch's softmax (bf16:
-        # 12.5 -> 10 ms per layer); on dense matrices only: the qkv split's strided views took
-        # seconds per head
+        # oneDNN, faster per layer than MKL's fp32 bmm and than PyTorch's softmax (bf16); on
+        # dense matrices only: on the qkv split's strided views oneDNN falls back to a path
+        # orders of magnitude slower
         q, k = (t.reshape(b * h, n, d).contiguous() for t in (q * scale, k))
         vt = v.transpose(2, 3).reshape(b * h, d, n).contiguous()
         for i in range(b * h):

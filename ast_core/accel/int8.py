@@ -24,9 +24,9 @@ def quantize_blocks(model: AudioSpectrogramTransformer, attention_dtype: torch.d
     engines = torch.backends.quantized.supported_engines
     previous = torch.backends.quantized.engine
     linears = [m for m in model.blocks.modules() if isinstance(m, nn.Linear)]
-    copy_out_of_mapping(model, {m.weight for m in linears})  # else ~350 MB stay resident
+    copy_out_of_mapping(model, {m.weight for m in linears})  # else the whole file stays mapped
     try:  # the weights are packed for the engine chosen here, whatever the global one later
-        if "onednn" in engines:  # about 1.7x faster than fbgemm here (AVX512-VNNI)
+        if "onednn" in engines:  # faster than fbgemm on AVX512-VNNI CPUs
             torch.backends.quantized.engine = "onednn"
         with warnings.catch_warnings():  # the deprecation notices of torch.ao.quantization
             warnings.simplefilter("ignore")

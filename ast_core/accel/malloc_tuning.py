@@ -1,9 +1,9 @@
 """Keep freed memory in the process for reuse (glibc), instead of handing it back to the OS.
 
 A base384 forward pass allocates and frees several hundred MB of 4-15 MB activations. With
-glibc's defaults many of those come from fresh `mmap`s, and touching them costs about 100k page
-faults per clip (10-20 % of the CPU time here). Raising the mmap and trim thresholds lets the
-heap reuse those pages; up to 256 MB of freed memory then stays resident between runs.
+glibc's defaults many of those come from fresh `mmap`s, and touching them costs a page fault
+per page, every clip: a sizeable share of the CPU time. Raising the mmap and trim thresholds
+lets the heap reuse those pages; up to 256 MB of freed memory then stays resident between runs.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """oneDNN's matmul as PyTorch's own `torch.compile` uses it on CPUs (`torch.ops.mkldnn`).
 
-For fp32, PyTorch's eager matmuls call MKL, which ran at about 170 GFLOP/s on this AVX-512 AMD
-CPU where oneDNN reached about 410. bf16 matmuls already go through oneDNN.
+For fp32, PyTorch's eager matmuls call MKL, which on the AVX-512 CPUs this was tuned on reaches
+well under half of oneDNN's rate (`ast-studio bench` reports the rate reached here as
+`matmul_gflops`). bf16 matmuls already go through oneDNN.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def attention_head(
     """softmax(q k^T) v for one head, scale already in `q`: `(N, D), (N, D), (D, N) -> (N, D)`.
 
     With `onednn_softmax` the `(N, N)` scores stay in a oneDNN tensor and get oneDNN's
-    softmax, 1.6x faster than PyTorch's here; worth its fixed cost per call from about 600
-    tokens on. All inputs dense."""
+    softmax, faster than PyTorch's on long rows but with a fixed cost per call (worth it from
+    `cpu_attention.ONEDNN_SOFTMAX_MIN_TOKENS` tokens on). All inputs dense."""
     if onednn_softmax:
         scores = torch._C._nn.mkldnn_linear(q.to_mkldnn(), k, None)
         return torch._C._nn.mkldnn_linear(scores.softmax(-1), vt, None).to_dense()

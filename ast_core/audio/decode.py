@@ -1,7 +1,7 @@
 """Audio file I/O: decode anything libsndfile reads to mono float32 at 16 kHz, stream long files.
 
-Decoding is libsndfile's (through `soundfile`), resampling is `torchaudio.functional.resample`
-(default sinc kernel) on the gcd-reduced rates; channels are downmixed by their mean before
+Decoding is libsndfile's (through `soundfile`), resampling is `ast_core.audio.resample`'s
+(torchaudio's sinc kernel on the gcd-reduced rates); channels are downmixed by their mean before
 resampling. `load_audio` decodes a whole file, `iter_blocks` streams it block by block and yields
 the same samples (to float rounding), so a multi-hour file never sits whole in memory, and
 `read_range` seeks to a range and decodes only that (the same samples as the slice of
@@ -39,17 +39,15 @@ import itertools
 import math
 import os
 import re
-import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as taf
 
 from ast_core.audio import SAMPLE_RATE
+from ast_core.audio.resample import reduced_rates, resample
 from ast_core.errors import AudioError
 
 SUPPORTED_EXTENSIONS = frozenset(
@@ -197,21 +195,6 @@ def _mono_chunks(
         raise AudioError(p, f"truncated or corrupt (decoded {start + total} of {f.frames} frames)")
 
 
-_MAX_REDUCED_RATE = 2000  # torchaudio's sinc kernel has (reduced up) x (reduced down) taps
-
-
-def _rates(orig: int, target: int) -> tuple[int, int]:
-    """The gcd-reduced (orig, target) pair used for resampling.
-
-    Odd rates (e.g. 44101 Hz) reduce to huge pairs whose kernel would need gigabytes; those
-    are resampled as if from the nearest multiple of 100 Hz (a speed error below 0.01 %).
-    """
-    g = math.gcd(orig, target)
-    if orig // g > _MAX_REDUCED_RATE:
-        return _rates(max(100, round(orig / 100) * 100), target)
-    return orig // g, target // g
-
-
 def _context(down: int, up: int) -> int:
     """Input frames of context, each side, that make a piece resample exactly as inside the
     whole file: more than torchaudio's kernel reaches, and a multiple of `down`."""
@@ -219,20 +202,13 @@ def _context(down: int, up: int) -> int:
     return down * (math.ceil(reach / down) + 1)
 
 
-def _resample(x: np.ndarray, down: int, up: int) -> np.ndarray:
-    """float32 [n] at rate `down` -> float32 [ceil(n * up / down)] at rate `up` (reduced)."""
-    if down == up:
-        return x
-    return taf.resample(torch.from_numpy(x), down, up).numpy()
-
-
 def load_audio(path: str | os.PathLike, target_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Decode a whole file to mono float32 [N] at `target_rate` (N = ceil(frames * rate ratio))."""
     p, f = _open(path)
     with f:
-        down, up = _rates(f.samplerate, target_rate)
+        down, up = reduced_rates(f.samplerate, target_rate)
         x = np.concatenate(list(_mono_chunks(p, f, _READ_FRAMES)))
-    return _resample(x, down, up)
+    return resample(x, down, up)
 
 
 def iter_blocks(
@@ -250,7 +226,7 @@ def iter_blocks(
         raise ValueError(f"block_seconds must be > 0, got {block_seconds}")
     p, f = _open(path)
     with f:
-        down, up = _rates(f.samplerate, target_rate)
+        down, up = reduced_rates(f.samplerate, target_rate)
         ctx = _context(down, up)
         block = max(math.ceil(block_seconds * f.samplerate / down) * down, ctx)
         chunks = _mono_chunks(p, f, block)
@@ -262,7 +238,7 @@ def iter_blocks(
         for nxt in itertools.chain(chunks, [None]):
             left = prev[-ctx:]
             right = nxt[:ctx] if nxt is not None else prev[:0]
-            out = _resample(np.concatenate([left, cur, right]), down, up)
+            out = resample(np.concatenate([left, cur, right]), down, up)
             start = len(left) * up // down
             stop = start + len(cur) * up // down if nxt is not None else len(out)
             yield out[start:stop]
@@ -318,7 +294,7 @@ def read_range(
                 and start_s >= 0 and duration_s >= 0):
             raise AudioError(p, f"cannot read {duration_s} s from {start_s} s "
                              "(start and duration must be finite and >= 0)")
-        down, up = _rates(f.samplerate, target_rate)
+        down, up = reduced_rates(f.samplerate, target_rate)
         a = round(start_s * target_rate)
         b = a + round(duration_s * target_rate)
         if a > -(-f.frames * up // down):
@@ -333,28 +309,30 @@ def read_range(
         x = np.concatenate([np.zeros(0, np.float32),
                             *_mono_chunks(p, f, _READ_FRAMES, first, last - first)])
     offset = first * up // down
-    return np.ascontiguousarray(_resample(x, down, up)[a - offset : b - offset])
+    return np.ascontiguousarray(resample(x, down, up)[a - offset : b - offset])
 
 
 def save_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write float samples [N] or [N, C] in [-1, 1] as 16-bit PCM WAV, atomically.
 
-    The data goes to a hidden temporary file in the target's folder, which then replaces the
-    target, so a failed write never leaves a partial file. Out-of-range values are clipped.
+    The data goes to a temporary file in the target's folder, which then replaces the target
+    (`ast_core.store.atomic`), so a failed write never leaves a partial file. The folder must
+    exist. Out-of-range values are clipped.
     """
+    from ast_core.store.atomic import atomic_write
+
     data = np.asarray(samples, dtype=np.float32)
     if data.ndim not in (1, 2) or not np.isfinite(data).all():
         raise ValueError("save_wav needs finite samples shaped [N] or [N, channels]")
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
             sf.write(fh, np.clip(data, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+
+    try:
+        atomic_write(target, write, make_parents=False)
     except (OSError, RuntimeError, TypeError, ValueError) as e:
-        tmp.unlink(missing_ok=True)
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise AudioError(target, f"cannot write WAV ({reason})") from None
 

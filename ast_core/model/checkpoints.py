@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.features import FbankConfig
 from ast_core.errors import ModelError
 from ast_core.model.adapt import clean_state_dict, resample_pos_embed
@@ -237,7 +238,7 @@ def _configs_from_hf(config: dict, pre: dict | None) -> tuple[ModelConfig, Fbank
     else:
         pre = pre or {}
         fbank = FbankConfig(
-            sample_rate=pre.get("sampling_rate", 16_000),
+            sample_rate=pre.get("sampling_rate", SAMPLE_RATE),
             num_mel_bins=pre.get("num_mel_bins", cfg.num_mel_bins),
             target_length=pre.get("max_length", cfg.target_length),
             mean=pre.get("mean", FbankConfig.mean),
@@ -246,7 +247,7 @@ def _configs_from_hf(config: dict, pre: dict | None) -> tuple[ModelConfig, Fbank
     return cfg, fbank
 
 
-def build_model(
+def model_from_state_dict(
     cfg: ModelConfig, state: dict[str, torch.Tensor], source: str, target_length: int | None = None
 ) -> AudioSpectrogramTransformer:
     """Model from our-layout weights; resamples the position embedding for another length."""
@@ -300,7 +301,7 @@ def load_model(path: str | Path, target_length: int | None = None) -> LoadedMode
     )
     if target_length is not None:
         fbank = FbankConfig.from_dict({**fbank.to_dict(), "target_length": target_length})
-    model = build_model(cfg, state, str(path), target_length)
+    model = model_from_state_dict(cfg, state, str(path), target_length)
     extra = {k: v for k, v in config.get("ast_studio", {}).items() if k not in ("model", "fbank")}
     return LoadedModel(model, labels, fbank, str(path), extra)
 
@@ -389,5 +390,5 @@ def model_from_weights(
     )
     if len(labels) != cfg.num_labels:
         raise ModelError(f"{source}: {cfg.num_labels} outputs but {len(labels)} labels given")
-    model = build_model(cfg, state, source, fbank.target_length)
+    model = model_from_state_dict(cfg, state, source, fbank.target_length)
     return LoadedModel(model, list(labels), fbank, source, {})

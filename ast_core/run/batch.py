@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.decode import is_audio_path, load_audio, probe, read_into_cache
 from ast_core.audio.read_ahead import read_ahead
 from ast_core.errors import AudioError
 from ast_core.run.events import detect_events
+from ast_core.run.windows import WindowScores, one_window
 
 
 @dataclass(frozen=True)
@@ -57,36 +59,13 @@ def analyse_file(
     events: EventOptions | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> dict:
-    """One file's result. Clips longer than the model window are scored window by window and
-    pooled (max for multi-label, mean for single-label models): never cropped silently.
-    Long files stream block by block, so memory does not grow with their length."""
-    info = probe(path)
-    result: dict = {"file": path, "duration_s": info.duration_s, "model": clf.name}
-    long_clip = info.duration_s > clf.window_seconds + 1e-6
-    if window_s or hop_s or long_clip or events:
-        ws = clf.score_file(path, window_s, hop_s, cancelled=cancelled)
-        scores = ws.scores.mean(0) if clf.label_mode == "single" else ws.scores.max(0)
-        if window_s or hop_s:
-            result["windows"] = [
-                {"start_s": float(s), "end_s": float(e), "scores": _top(clf.labels, row, top_k)}
-                for s, e, row in zip(ws.starts, ws.ends, ws.scores, strict=True)
-            ]
-        if events:
-            found = detect_events(
-                ws.starts,
-                ws.ends,
-                ws.scores,
-                clf.labels,
-                events.threshold,
-                events.min_duration_s,
-                events.merge_gap_s,
-            )
-            result["events"] = [e.to_dict() for e in found]
-    else:
-        scores = clf.predict(load_audio(path)).scores
-    result["top"] = _top(clf.labels, scores, top_k)
-    result["error"] = None
-    return result
+    """One file's result, from its window scores (`Classifier.score_file`, streamed block by
+    block, so memory does not grow with the file's length) pooled into the clip's scores by
+    the rules of `ast_core.run.windows`: nothing longer than a window is cropped silently, and
+    a file of at most one window gets `Classifier.predict`'s scores, events or not."""
+    duration = probe(path).duration_s
+    ws = clf.score_file(path, window_s, hop_s, cancelled=cancelled)
+    return _result(clf, path, duration, ws, top_k, bool(window_s or hop_s), events)
 
 
 def analyse_files(
@@ -98,26 +77,54 @@ def analyse_files(
     events: EventOptions | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> list[dict]:
-    """`analyse_file` for each path, with the clips that fit the model's window scored in one
-    forward pass (`Classifier.score_clips`; this is what pays on GPUs). Unreadable files get
-    error results."""
+    """`analyse_file` for each path, with the files of at most one window scored in one forward
+    pass (`Classifier.score_clips`; this is what pays on GPUs). Unreadable files get error
+    results."""
+    win, _ = clf.window_samples(window_s, hop_s)
     results: list[dict | None] = [None] * len(paths)
     clips: list[tuple[int, float, np.ndarray]] = []  # (index, duration, audio)
     for i, path in enumerate(paths):
         try:
-            duration = probe(path).duration_s
-            if window_s or hop_s or events or duration > clf.window_seconds + 1e-6:
-                results[i] = analyse_file(clf, path, top_k, window_s, hop_s, events, cancelled)
+            duration = probe(path).duration_s  # may be off a little: the samples decide
+            audio = load_audio(path) if duration * SAMPLE_RATE <= win + 1 else None
+            if audio is not None and one_window(len(audio), win):
+                clips.append((i, duration, audio))
             else:
-                clips.append((i, duration, load_audio(path)))
+                results[i] = analyse_file(clf, path, top_k, window_s, hop_s, events, cancelled)
         except AudioError as e:
             results[i] = error_result(path, clf.name, e)
     if clips:
         scores = clf.score_clips([audio for _, _, audio in clips])
-        for (i, duration, _), row in zip(clips, scores, strict=True):
-            results[i] = {"file": paths[i], "duration_s": duration, "model": clf.name,
-                          "top": _top(clf.labels, row, top_k), "error": None}
+        for (i, duration, audio), row in zip(clips, scores, strict=True):
+            ws = WindowScores(np.zeros(1), np.array([len(audio) / SAMPLE_RATE]), row[None])
+            results[i] = _result(clf, paths[i], duration, ws, top_k, bool(window_s or hop_s),
+                                 events)
     return results
+
+
+def _result(
+    clf,
+    path: str,
+    duration: float,
+    ws: WindowScores,
+    top_k: int,
+    windows: bool,
+    events: EventOptions | None,
+) -> dict:
+    """The result object of a file from its window scores; `windows`: list them too."""
+    result: dict = {"file": path, "duration_s": duration, "model": clf.name}
+    if windows:
+        result["windows"] = [
+            {"start_s": float(s), "end_s": float(e), "scores": _top(clf.labels, row, top_k)}
+            for s, e, row in zip(ws.starts, ws.ends, ws.scores, strict=True)
+        ]
+    if events:
+        found = detect_events(ws.starts, ws.ends, ws.scores, clf.labels, events.threshold,
+                              events.min_duration_s, events.merge_gap_s)
+        result["events"] = [e.to_dict() for e in found]
+    result["top"] = _top(clf.labels, ws.pooled(clf.label_mode), top_k)
+    result["error"] = None
+    return result
 
 
 def error_result(path: str, model: str, error: AudioError) -> dict:

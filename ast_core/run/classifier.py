@@ -1,7 +1,8 @@
 """`Classifier`: the one door from the app and CLI into the model.
 
 Loads a model folder (or hub id from the cache), picks a device, and turns 16 kHz audio into
-label scores, embeddings, attention maps, and per-window scores for long audio.
+label scores, embeddings, attention maps, and per-window scores (the sliding-window rules are
+in `ast_core.run.windows`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import torch
 
 from ast_core.accel import onednn
 from ast_core.accel.cpu_linear import pack_linears
+from ast_core.accel.device import pick_device
 from ast_core.accel.int8 import quantize_blocks
 from ast_core.accel.malloc_tuning import keep_freed_memory
-from ast_core.audio.decode import iter_blocks, load_audio
+from ast_core.audio.decode import iter_blocks
 from ast_core.audio.features import compute_fbank, features, normalize
 from ast_core.model import attention_map
 from ast_core.model.checkpoints import LoadedModel, load_model
-from ast_core.run.windows import iter_windows, window_starts
+from ast_core.run.windows import WindowScores, iter_windows, to_samples, window_and_hop
 from ast_core.store.model_store import resolve
 
 
@@ -56,17 +58,6 @@ def pick_precision(device: torch.device, preference: str = "auto") -> torch.dtyp
     return torch.bfloat16
 
 
-def pick_device(preference: str | None = None) -> torch.device:
-    """`preference` ("cpu", "cuda", "mps", or None for the best available)."""
-    if preference:
-        return torch.device(preference)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 @dataclass
 class Prediction:
     scores: np.ndarray  # (num_labels,) sigmoid or softmax outputs
@@ -84,13 +75,6 @@ class Prediction:
         ]
 
 
-@dataclass
-class WindowScores:
-    starts: np.ndarray  # (windows,) seconds
-    ends: np.ndarray  # (windows,) seconds
-    scores: np.ndarray  # (windows, num_labels)
-
-
 class Classifier:
     """A loaded model ready to score audio; all inputs are mono float32 at 16 kHz.
 
@@ -106,7 +90,7 @@ class Classifier:
         self.loaded = loaded
         self.device = pick_device(str(device) if device else None)
         if self.device.type == "cpu":
-            keep_freed_memory()  # activations reuse the heap's pages: 10-20 % faster here
+            keep_freed_memory()  # activations reuse freed heap pages: faster than fresh ones
         self.dtype = pick_precision(self.device, precision)
         self.precision = "int8" if precision == "int8" else _NAMES[self.dtype]  # fp32|bf16|int8
         self.model = loaded.model.to(self.device, self.dtype).eval()
@@ -135,8 +119,8 @@ class Classifier:
 
     @property
     def batch_size(self) -> int:
-        """Windows per forward pass for long audio: 8 on GPUs, 2 on CPUs, where batching
-        doesn't pay (base384: 0.59 s per window at batch 1 to 8) but costs memory."""
+        """Windows per forward pass for long audio: 8 on GPUs, 2 on CPUs, where larger batches
+        take as long per window but cost memory."""
         return 2 if self.device.type == "cpu" else 8
 
     @property
@@ -189,19 +173,17 @@ class Classifier:
                 layer_attention=layers[:, 0].cpu().numpy(),
             )
 
-    def predict_file(self, path: str | Path, attention_maps: bool = False) -> Prediction:
-        return self.predict(load_audio(path), attention_maps)
+    def window_and_hop(
+        self, window_s: float | None = None, hop_s: float | None = None
+    ) -> tuple[float, float]:
+        """Window and hop in seconds, defaults filled in (see `ast_core.run.windows`)."""
+        return window_and_hop(self.window_seconds, window_s, hop_s)
 
-    def _window(self, window_s: float | None, hop_s: float | None) -> tuple[int, int]:
-        """Window and hop in samples; defaults: the model's window, 50 % overlap."""
-        window_s = window_s or self.window_seconds
-        hop_s = hop_s or window_s / 2
-        rate = self.fbank.sample_rate
-        return round(window_s * rate), max(1, round(hop_s * rate))
-
-    def window_starts(self, num_samples: int, window_s: float, hop_s: float) -> np.ndarray:
-        """Start sample of each window over `num_samples` samples (see `windows`)."""
-        return window_starts(num_samples, *self._window(window_s, hop_s))
+    def window_samples(
+        self, window_s: float | None = None, hop_s: float | None = None
+    ) -> tuple[int, int]:
+        """Window and hop in samples, defaults filled in."""
+        return to_samples(*self.window_and_hop(window_s, hop_s), self.fbank.sample_rate)
 
     def score_windows(
         self,
@@ -210,12 +192,35 @@ class Classifier:
         hop_s: float | None = None,
         batch_size: int | None = None,
     ) -> WindowScores:
-        """Per-window scores for long audio: `(samples,) -> (windows, num_labels)`.
+        """Per-window scores: `(samples,) -> (windows, num_labels)`.
 
         Defaults: the model's window with 50 % overlap; the last window ends at the end of
-        the audio. Windows shorter than the model's input are zero-padded as in the reference.
+        the audio. Each window is scored as `predict` scores a clip, so audio of at most one
+        window gets `predict`'s scores (see `ast_core.run.windows`).
         """
         return self.score_blocks([waveform], window_s, hop_s, batch_size)
+
+    def iter_window_scores(
+        self,
+        blocks: Iterable[np.ndarray],
+        window_s: float | None = None,
+        hop_s: float | None = None,
+        batch_size: int | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[WindowScores]:
+        """The window scores of audio arriving in blocks, one forward pass (`batch_size`
+        windows) at a time; memory bounded by a batch of windows + a block.
+
+        `cancelled` is polled before each batch; when it returns True, `Cancelled` is raised.
+        """
+        win, hop = self.window_samples(window_s, hop_s)
+        rate = self.fbank.sample_rate
+        for batch in _batched(iter_windows(blocks, win, hop), batch_size or self.batch_size):
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            starts = np.array([s for s, _ in batch], dtype=np.int64)
+            ends = starts + np.array([len(w) for _, w in batch], dtype=np.int64)
+            yield WindowScores(starts / rate, ends / rate, self.score_clips([w for _, w in batch]))
 
     def score_blocks(
         self,
@@ -225,30 +230,16 @@ class Classifier:
         batch_size: int | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> WindowScores:
-        """`score_windows` over audio arriving in blocks; memory bounded by a window + block.
-
-        `cancelled` is polled between batches; when it returns True, `Cancelled` is raised.
-        """
-        win, hop = self._window(window_s, hop_s)
-        batch_size = batch_size or self.batch_size
-        total = 0
-
-        def counted() -> Iterator[np.ndarray]:
-            nonlocal total
-            for block in blocks:
-                total += len(block)
-                yield block
-
-        starts: list[int] = []
+        """`score_windows` over audio arriving in blocks; memory bounded by a window + block
+        (and the score rows). `cancelled`: see `iter_window_scores`."""
+        starts: list[float] = []
+        ends: list[float] = []
         rows = _Rows(len(self.labels))
-        for batch in _batched(iter_windows(counted(), win, hop), batch_size):
-            if cancelled is not None and cancelled():
-                raise Cancelled()
-            starts.extend(s for s, _ in batch)
-            rows.extend(self.score_batch(np.stack([w for _, w in batch])))
-        rate = self.fbank.sample_rate
-        begin = np.asarray(starts, dtype=np.int64)
-        return WindowScores(begin / rate, np.minimum(begin + win, total) / rate, rows.array())
+        for part in self.iter_window_scores(blocks, window_s, hop_s, batch_size, cancelled):
+            starts.extend(part.starts.tolist())
+            ends.extend(part.ends.tolist())
+            rows.extend(part.scores)
+        return WindowScores(np.asarray(starts), np.asarray(ends), rows.array())
 
     def score_file(
         self,
@@ -269,7 +260,10 @@ class Classifier:
     def score_clips(self, waves: Sequence[np.ndarray]) -> np.ndarray:
         """Clips of any lengths in one forward pass, each cropped or padded to the model's
         window as `predict` does: `n x (samples,) -> (n, num_labels)` scores."""
-        x = torch.cat([self._inputs(_as_batch(w)) for w in waves])
+        if len({len(w) for w in waves}) == 1:  # one feature pass and one copy to the device
+            x = self._inputs(np.stack([np.asarray(w, np.float32) for w in waves]))
+        else:
+            x = torch.cat([self._inputs(_as_batch(w)) for w in waves])
         with torch.inference_mode():
             return self.model.scores(self.model(x)).cpu().numpy()
 

@@ -101,6 +101,12 @@ SUFFIXES = {
     "raven": ".Table.1.selections.txt",
     "audacity": ".labels.txt",
 }
+FORMAT_NAMES = {  # what the user picks from (the window's export choices)
+    "csv": "CSV",
+    "json": "JSON",
+    "raven": "Raven selection table",
+    "audacity": "Audacity labels",
+}
 
 
 def write_events(path: str | os.PathLike, events: Sequence[Event], fmt: str) -> Path:

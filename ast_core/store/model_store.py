@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from ast_core.errors import ModelError
-from ast_core.store.atomic import atomic_write_text
+from ast_core.store.atomic import atomic_write_folder, atomic_write_text
 
 AST_MODEL_TYPE = "audio-spectrogram-transformer"
 KNOWN_HUB_MODELS: dict[str, str] = {
@@ -97,7 +95,7 @@ def installed_models() -> list[InstalledModel]:
     root = models_dir()
     if root.is_dir():
         for path in sorted(root.iterdir()):
-            if _is_ast_folder(path):
+            if not path.name.startswith(".") and _is_ast_folder(path):  # not an import underway
                 found.append(InstalledModel(path.name, path, "user"))
     for path in sorted((data_dir() / "training").glob("*/model")):  # the train dialog's runs
         if _is_ast_folder(path):
@@ -230,27 +228,24 @@ def import_model(
     target = models_dir() / name
     if target.exists():
         raise ModelError(f"{target}: a model named {name!r} already exists; choose another name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}."))
-    try:
+
+    def write(tmp: Path) -> None:
         if source.is_dir():
             loaded = load_model(source)
             save_model(tmp, loaded.model, loaded.labels, loaded.fbank, loaded.extra)
         else:
             state = read_weights_file(source)
             outputs = state["head.weight"].shape[0]
-            if labels is None:
-                labels = load_labels("audioset") if outputs == 527 else None
-                labels = labels or [f"class {i}" for i in range(outputs)]
+            chosen = labels
+            if chosen is None:
+                chosen = load_labels("audioset") if outputs == 527 else None
+                chosen = chosen or [f"class {i}" for i in range(outputs)]
             loaded = model_from_weights(
-                state, labels, fbank or PRESETS["audioset"], str(source), **arch
+                state, chosen, fbank or PRESETS["audioset"], str(source), **arch
             )
             save_model(
                 tmp, loaded.model, loaded.labels, loaded.fbank, {"imported_from": str(source)}
             )
         load_model(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return atomic_write_folder(target, write)

@@ -17,7 +17,7 @@ import pytest
 
 from app.gui.dialogs.batch_dialog import BatchDialog
 from ast_core.run.exports import RAVEN_COLUMNS
-from bench.long import write_long_recording
+from bench.common import write_long_recording
 from tests.support.audio_corpus import BAD_CASES, write_bad_corpus
 from tests.support.beep_model import train_beep_model
 from tests.support.gui_helpers import WAIT_MS

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -46,6 +47,26 @@ def cli(env, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def model_dir(tmp_path):
     return save_tiny_folder(tmp_path / "tiny", labels=["hum", "hiss", "click"], target_length=200)
+
+
+def test_help_lists_every_command(env):
+    from app.cli import command_names
+
+    r = cli(env, "--help")
+    assert r.returncode == 0, r.stderr
+    listed = re.findall(r"^    (\S+)  ", r.stdout, flags=re.MULTILINE)
+    assert listed == command_names()
+    assert set(listed) == {"classify", "models", "download", "import", "train", "listen",
+                           "bench", "gui"}
+
+
+@pytest.mark.parametrize("command, options", [("train", ["--init", "--out", "--resume"]),
+                                              ("listen", ["--precision", "--fit-window"])])
+def test_command_help_shows_its_options(env, command, options):
+    r = cli(env, command, "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"usage: ast-studio {command}")
+    assert all(o in r.stdout for o in options)
 
 
 def test_no_model_says_how_to_get_one(env, tmp_path):
@@ -226,7 +247,7 @@ def test_model_gflop_matches_pytorchs_flop_counter():
     from torch.utils.flop_counter import FlopCounterMode
 
     from ast_core.model.transformer import ModelConfig
-    from bench.inference import model_gflop
+    from bench.cpu_inference import model_gflop
     from tests.support.model_factory import make_model
 
     cfg = ModelConfig.for_size("tiny", target_length=256, num_labels=3)

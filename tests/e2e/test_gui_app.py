@@ -15,9 +15,10 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import make_tiny_model
+from tests.support import gui_helpers
 from tests.support.audio_corpus import speak
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "gui"
+ARTIFACTS = gui_helpers.ARTIFACTS / "gui"  # gitignored, never in the source tree
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")

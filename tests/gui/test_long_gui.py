@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QFileDialog
 
 from app.gui.long import long_data
 from ast_core.run.exports import RAVEN_COLUMNS
-from bench.long import write_long_recording
+from bench.common import write_long_recording
 from tests.support.beep_model import train_beep_model
 from tests.support.gui_helpers import WAIT_MS, make_window
 
@@ -47,12 +49,14 @@ def _beep_events(events):
     return [(e.start_s, e.end_s) for e in events if e.label == "beep"]
 
 
-def test_long_file_overview_scores_events_and_seek(qtbot, window, long_wav, tmp_path):
+def test_long_file_overview_scores_events_and_seek(qtbot, window, long_wav, tmp_path,
+                                                  monkeypatch):
     long = window.long
     window.open_files([str(long_wav)])
     qtbot.waitUntil(lambda: long.file is not None, timeout=WAIT_MS)
     assert window.clip is None  # never decoded whole on the GUI side
     assert window.windowTitle().startswith("field recording.wav")
+    assert window.events_dock.isVisible() and not window.timeline.isVisible()
 
     # overview: reduced time resolution, covering the whole file, waveform envelope too
     qtbot.waitUntil(lambda: window.spectrogram.spectrogram is not None, timeout=WAIT_MS)
@@ -98,9 +102,20 @@ def test_long_file_overview_scores_events_and_seek(qtbot, window, long_wav, tmp_
     full = detail.image  # (frames, mels) at 10 ms
     assert full.shape[1] == 128 and rect.width() / len(full) == pytest.approx(0.01)
 
-    # exports written by the GUI parse back
-    long.session.export(str(tmp_path / "beeps.txt"), "raven")
-    long.session.export(str(tmp_path / "beeps.labels.txt"), "audacity")
+    # exports chosen in the panel (format by name; the file dialog answers) parse back
+    answers = iter([str(tmp_path / "beeps.txt"), str(tmp_path / "beeps.labels.txt")])
+    asked = []
+
+    def save_name(_parent, _caption, start, filt):
+        asked.append((Path(start).name, filt))
+        return next(answers), filt
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_name))
+    for name in ("Raven selection table", "Audacity labels"):
+        long.panel.export_format.setCurrentText(name)
+        long.panel.export_button.click()
+    assert asked == [("field recording.Table.1.selections.txt", "Raven selection table (*.txt)"),
+                     ("field recording.labels.txt", "Audacity labels (*.txt)")]
     qtbot.waitUntil(lambda: (tmp_path / "beeps.txt").exists()
                     and (tmp_path / "beeps.labels.txt").exists(), timeout=WAIT_MS)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "beeps.txt").read_text()),
@@ -122,9 +137,9 @@ def test_cancel_stops_the_scan(qtbot, window, long_wav):
     scored = []
     long.session.scored.connect(scored.append)
     long.panel.score_button.click()
-    assert long.session.busy and long.panel.cancel_button.isEnabled()
-    long.panel.cancel_button.click()
-    assert not long.session.busy
+    assert long.panel.cancel_button.isEnabled() and not long.panel.score_button.isEnabled()
+    with qtbot.waitSignal(long.session.cancelled, timeout=WAIT_MS):
+        long.panel.cancel_button.click()
     assert not long.panel.cancel_button.isEnabled() and long.panel.score_button.isEnabled()
     assert "cancelled" in long.panel.bar.format()
     qtbot.wait(1500)  # the worker stops at its next batch; its result never arrives
@@ -134,7 +149,7 @@ def test_cancel_stops_the_scan(qtbot, window, long_wav):
     long.panel.hop.setValue(0.25)
     long.panel.score_button.click()
     qtbot.waitUntil(lambda: len(scored) == 1, timeout=WAIT_MS)
-    t = scored[0].table
+    t = scored[0].windows
     assert scored[0].hop_s == 0.25 and np.allclose(np.diff(t.starts[:-1]), 0.25)
 
 
@@ -175,7 +190,7 @@ def test_play_streams_a_long_file_from_the_view_or_the_cursor(
     monkeypatch.setattr(decode, "load_audio", None)  # never decoded whole
     positions: list[float] = []
     window.player.position.connect(positions.append)
-    play, stop = window.actions["play"], window.actions["stop"]
+    play, stop = window.menu_actions["play"], window.menu_actions["stop"]
 
     # Play (Space) with no cursor on screen: from the start of the view
     window.spectrogram.plot.setXRange(100.0, 110.0, padding=0)
@@ -232,7 +247,7 @@ def test_save_a_long_file_as_wav(qtbot, window, long_wav, tmp_path, monkeypatch)
     progress: list[float] = []
     window.long.session.save_progress.connect(progress.append)
     target = tmp_path / "saved copy.wav"
-    assert window.actions["save_wav"].isEnabled()
+    assert window.menu_actions["save_wav"].isEnabled()
     window.save_wav(str(target))
     qtbot.waitUntil(lambda: "Saved" in window.statusBar().currentMessage(), timeout=WAIT_MS)
     assert len(threads) == 8 and not any(threads)  # 240 s in 30-s blocks, on a worker

@@ -7,7 +7,13 @@ import threading
 import torch
 
 from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
-from tests.support.gui_helpers import WAIT_MS, make_window, wait_classified
+from tests.support.gui_helpers import (
+    WAIT_MS,
+    installed_names,
+    make_window,
+    select_installed,
+    wait_classified,
+)
 from tests.support.model_factory import reference_state_dict
 
 
@@ -25,15 +31,14 @@ def test_hub_cache_and_imported_pth_appear_and_load(qtbot, hf_cache_model, tmp_p
     w = make_window(qtbot)  # nothing remembered: the store's default is the hub model
     assert w.model_state == "ready" and w.model_path == str(snapshot)
 
-    w.choose_model()
-    picker = w.picker
-    qtbot.waitUntil(lambda: "acme/ast-tiny" in picker.installed_names(), timeout=WAIT_MS)
+    picker = w.dialogs.choose_model()
+    qtbot.waitUntil(lambda: "acme/ast-tiny" in installed_names(picker), timeout=WAIT_MS)
     assert any("(installed)" not in picker.hub.item(i).text() for i in range(picker.hub.count()))
     picker.import_path(str(pth))
-    qtbot.waitUntil(lambda: "my-ast" in picker.installed_names(), timeout=WAIT_MS)
-    assert picker.installed_names() == ["acme/ast-tiny", "my-ast"]
+    qtbot.waitUntil(lambda: "my-ast" in installed_names(picker), timeout=WAIT_MS)
+    assert installed_names(picker) == ["acme/ast-tiny", "my-ast"]
 
-    picker.select_installed("my-ast")
+    select_installed(picker, "my-ast")
     picker.use_button.click()
     qtbot.waitUntil(lambda: w.model_path.endswith("my-ast") and w.model_state == "ready",
                     timeout=WAIT_MS)
@@ -42,10 +47,9 @@ def test_hub_cache_and_imported_pth_appear_and_load(qtbot, hf_cache_model, tmp_p
     assert w.analysis.labels == [f"class {i}" for i in range(5)]
     assert w.spectrogram.overlay.grid_map.shape == (12, 101)  # imported at AudioSet's 1024 frames
 
-    w.choose_model()
-    picker = w.picker
-    qtbot.waitUntil(lambda: len(picker.installed_names()) == 2, timeout=WAIT_MS)
-    picker.select_installed("acme/ast-tiny")
+    picker = w.dialogs.choose_model()
+    qtbot.waitUntil(lambda: len(installed_names(picker)) == 2, timeout=WAIT_MS)
+    select_installed(picker, "acme/ast-tiny")
     picker.use_button.click()
     qtbot.waitUntil(lambda: w.model_path == str(snapshot) and w.analysis is not None
                     and w.analysis.labels[0] == "Speech", timeout=WAIT_MS)
@@ -54,8 +58,7 @@ def test_hub_cache_and_imported_pth_appear_and_load(qtbot, hf_cache_model, tmp_p
 def test_no_model_picker_offers_download_import_train(qtbot):
     w = make_window(qtbot)
     assert w.model_state == "none"
-    w.choose_model()
-    picker = w.picker
+    picker = w.dialogs.choose_model()
     qtbot.waitUntil(lambda: picker.hub.count() > 0, timeout=WAIT_MS)
     assert picker.installed.count() == 0
     assert "No model is installed yet" in picker.status.text()
@@ -65,8 +68,7 @@ def test_no_model_picker_offers_download_import_train(qtbot):
 
 def test_download_offline_fails_with_a_clear_message(qtbot):
     w = make_window(qtbot)
-    w.choose_model()
-    picker = w.picker
+    picker = w.dialogs.choose_model()
     qtbot.waitUntil(lambda: picker.hub.count() > 0, timeout=WAIT_MS)
     picker.download_selected()
     qtbot.waitUntil(lambda: w.errors.current_text is not None, timeout=WAIT_MS)
@@ -90,8 +92,7 @@ def test_download_progress_and_cancel(qtbot, monkeypatch):
 
     monkeypatch.setattr(mp, "_download", fake_download)
     w = make_window(qtbot)
-    w.choose_model()
-    picker = w.picker
+    picker = w.dialogs.choose_model()
     qtbot.waitUntil(lambda: picker.hub.count() > 0, timeout=WAIT_MS)
     picker.download_selected()
     qtbot.waitUntil(lambda: picker.progress.value() > 0, timeout=WAIT_MS)

@@ -1,65 +1,42 @@
-"""Recording through an ALSA file-backed microphone (bit-exact), and the no-microphone case."""
+"""The Record dialog on the core microphone stack (`ast_core.live.take`) with real PortAudio
+streams: bit-exact through an ALSA file-backed microphone, in real time through the PulseAudio
+virtual microphone, at a device's own rate, and with no microphone at all."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-import pytest
 
-from app.gui.dialogs.recorder import Recorder, RingBuffer
+from ast_core.audio import SAMPLE_RATE
+from tests.support import live_fixtures
 from tests.support.gui_helpers import WAIT_MS, make_window
+from tests.support.live_fixtures import ScenePlayer, chirp_clip, scene, tone_onset
 
-N = 24_000  # 1.5 s at 16 kHz
-
-
-@pytest.fixture
-def fed_clip():
-    """Noise with a chirp: nothing periodic, so a shifted or repeated capture cannot pass."""
-    rng = np.random.default_rng(7)
-    t = np.arange(N) / 16_000
-    x = 0.3 * np.sin(2 * np.pi * (200 + 900 * t) * t) + 0.05 * rng.standard_normal(N)
-    return np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+virtual_mic = live_fixtures.virtual_mic
+N = 24_000  # the fed clip: 1.5 s at 16 kHz
 
 
-def test_ring_buffer_keeps_order_and_counts_drops():
-    ring = RingBuffer(8)
-    ring.write(np.arange(5, dtype=np.float32))
-    assert ring.read_all().tolist() == [0, 1, 2, 3, 4]
-    ring.write(np.arange(5, 15, dtype=np.float32))  # wraps; 2 frames do not fit
-    assert ring.dropped == 2
-    assert ring.read_all().tolist() == list(range(5, 13))
-
-
-def test_recorder_captures_the_fed_clip_exactly(alsa_file_mic, fed_clip):
-    alsa_file_mic(fed_clip)
-    rec = Recorder()
-    rec.start()
-    deadline = time.monotonic() + 10
-    while rec.seconds < N / 16_000 and time.monotonic() < deadline:
-        time.sleep(0.02)
-        rec.drain()
-    samples = rec.stop()
-    assert rec.rate == 16_000
-    np.testing.assert_array_equal(samples[:N], fed_clip.astype(np.float32) / 32768)
-
-
-def test_record_dialog_then_classify(qtbot, alsa_file_mic, fed_clip, tiny_model, tmp_path):
-    alsa_file_mic(fed_clip)
-    w = make_window(qtbot, tiny_model)
-    w.record()
-    dialog = w.record_dialog
+def record_until_full(qtbot, dialog, seconds: float = 2.0) -> None:
+    """Start a take of at most `seconds` and wait until it stopped by itself."""
+    dialog.max_seconds = seconds
     assert dialog.has_device and dialog.start_button.isEnabled()
     dialog.start_button.click()
     assert dialog.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: dialog.recorder.seconds >= N / 16_000, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dialog.take is None, timeout=WAIT_MS)  # the file mic fills it
+    assert dialog.use_button.isEnabled() and "longest take" in dialog.message.text()
+
+
+def test_record_dialog_then_classify(qtbot, alsa_file_mic, tiny_model, tmp_path):
+    fed = chirp_clip(N)
+    alsa_file_mic(fed)
+    w = make_window(qtbot, tiny_model)
+    dialog = w.dialogs.record()
+    record_until_full(qtbot, dialog)
     assert dialog.level.value() > -60  # the meter moved
-    dialog.stop_button.click()
-    assert dialog.use_button.isEnabled()
+    assert dialog.rate == SAMPLE_RATE and len(dialog.samples) == 2 * SAMPLE_RATE
     dialog.use_button.click()
     qtbot.waitUntil(lambda: w.analysis is not None, timeout=WAIT_MS)
     assert w.clip.path is None and w.clip.name.startswith("Recording")
-    np.testing.assert_array_equal(w.clip.samples[:N], fed_clip.astype(np.float32) / 32768)
+    np.testing.assert_array_equal(w.clip.samples[:N], fed.astype(np.float32) / 32768)
     assert len(w.labels.rows()) == 5
     assert w.spectrogram.overlay.grid_map.shape == (12, 12)
 
@@ -69,19 +46,77 @@ def test_record_dialog_then_classify(qtbot, alsa_file_mic, fed_clip, tiny_model,
     import soundfile as sf
 
     saved, rate = sf.read(out, dtype="int16")
-    assert rate == 16_000
-    np.testing.assert_array_equal(saved[:N], fed_clip)
+    assert rate == SAMPLE_RATE
+    np.testing.assert_array_equal(saved[:N], fed)
+
+
+def test_recording_at_the_device_rate_opens_like_a_file_at_that_rate(
+        qtbot, alsa_file_mic, tiny_model, tmp_path, monkeypatch):
+    """A device that refuses 16 kHz is recorded at its own rate; the window resamples the take
+    with the same resampler as a file, so both give the same samples."""
+    import sounddevice as sd
+    import soundfile as sf
+
+    from ast_core.audio.decode import load_audio
+
+    real = sd.InputStream
+
+    def no_16k(*args, samplerate=None, **kwargs):
+        if samplerate == SAMPLE_RATE:
+            raise sd.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
+        return real(*args, samplerate=samplerate, **kwargs)
+
+    monkeypatch.setattr(sd, "InputStream", no_16k)
+    fed = chirp_clip(N)
+    alsa_file_mic(fed)
+    w = make_window(qtbot, tiny_model)
+    dialog = w.dialogs.record()
+    record_until_full(qtbot, dialog)
+    rate = dialog.rate
+    assert rate != SAMPLE_RATE and len(dialog.samples) == 2 * rate
+    np.testing.assert_array_equal(dialog.samples[:N], fed.astype(np.float32) / 32768)
+    pcm = np.round(dialog.samples * 32768).astype(np.int16)  # the take, exactly, as a file
+    sf.write(tmp_path / "same.wav", pcm, rate, subtype="PCM_16")
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: w.clip is not None, timeout=WAIT_MS)
+    assert len(w.clip.samples) == 2 * SAMPLE_RATE
+    np.testing.assert_array_equal(w.clip.samples, load_audio(tmp_path / "same.wav"))
+
+
+def test_record_and_stop_in_real_time(qtbot, virtual_mic, tiny_model):
+    """Stop ends a take on a real-time microphone: what was played is in it, nothing after."""
+    w = make_window(qtbot, tiny_model)
+    dialog = w.dialogs.record()
+    dialog.device.setCurrentText("pulse")
+    dialog.start_button.click()
+    take = dialog.take
+    qtbot.waitUntil(lambda: take.mic.ring.written > 0, timeout=WAIT_MS)
+    samples, marks = scene([(0.5, False), (1.0, True)])
+    player = ScenePlayer(samples, marks).start()
+    try:
+        qtbot.waitUntil(lambda: player.done, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: take.seconds > 2.0, timeout=WAIT_MS)
+    finally:
+        player.stop()
+    assert dialog.time.text() != "0.0 s" and dialog.level.value() > -60
+    dialog.stop_button.click()
+    assert dialog.take is None and not take.mic.running
+    recorded = dialog.samples
+    assert dialog.rate == SAMPLE_RATE and len(recorded) == take.mic.ring.written
+    assert tone_onset(recorded, SAMPLE_RATE) > 0  # the beep that was played is in the take
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: w.clip is not None, timeout=WAIT_MS)
+    np.testing.assert_array_equal(w.clip.samples, recorded)  # 16 kHz: opened as it is
 
 
 def test_no_input_device_gives_a_clear_message(qtbot, monkeypatch):
-    import app.gui.dialogs.recorder
+    import sounddevice as sd
 
-    monkeypatch.setattr(app.gui.dialogs.recorder, "input_devices", lambda: [])
+    monkeypatch.setattr(sd, "query_devices", lambda *a, **k: [])
     w = make_window(qtbot)
-    w.record()
+    dialog = w.dialogs.record()
     qtbot.waitUntil(lambda: w.errors.current_text is not None, timeout=WAIT_MS)
     assert "No microphone was found" in w.errors.current_text
-    dialog = w.record_dialog
     assert not dialog.start_button.isEnabled()
     assert "No microphone" in dialog.message.text()
     dialog.reject()

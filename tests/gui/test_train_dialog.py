@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QProcess  # noqa: E402
 
 from app.gui.dialogs.train_dialog import TrainDialog  # noqa: E402
+from tests.support.gui_helpers import confusion_counts  # noqa: E402
 from tests.support.speech_data import FAST_ARGS, say  # noqa: E402
 
 
@@ -70,7 +71,7 @@ def test_run_cancel_resume_use(dialog, qtbot, words):
     seen = [e["epoch"] for e in dialog.events if e["event"] == "epoch"]
     assert seen and dialog.progress.value() > 0
     assert dialog.curves.train_loss.getData()[0] is not None
-    assert sum(map(sum, dialog.confusion.matrix())) == 4  # 2 validation clips per word
+    assert sum(map(sum, confusion_counts(dialog.confusion))) == 4  # 2 validation clips per word
     assert not any(e["event"] == "done" for e in dialog.events)
 
     dialog.epochs.setValue(seen[-1] + 2)  # resume, then finish soon

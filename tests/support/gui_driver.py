@@ -16,6 +16,8 @@ T0 = time.perf_counter()
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from tests.support.gui_helpers import label_rows  # noqa: E402
+
 
 def main() -> int:
     out, clip = sys.argv[1], sys.argv[2]
@@ -23,6 +25,7 @@ def main() -> int:
     model = sys.argv[4] if len(sys.argv) > 4 else None
     app = QApplication(sys.argv[:1])
     result: dict = {"states": []}
+    opened: dict = {}  # the dialogs the window returned when asked to open them
 
     if model:
         from app.gui.settings import Settings
@@ -75,12 +78,12 @@ def main() -> int:
 
     def no_model_clip():
         shot("03-no-model-with-clip")
-        window().choose_model()
-        wait(lambda: window().picker.hub.count() > 0, picker_shown)
+        opened["picker"] = window().dialogs.choose_model()
+        wait(lambda: opened["picker"].hub.count() > 0, picker_shown)
 
     def classified():
         w = window()
-        result["top"] = w.labels.rows()
+        result["top"] = label_rows(w.labels)
         shot("02-classified")
         if long_clip:
             w.open_files([long_clip])
@@ -101,18 +104,18 @@ def main() -> int:
         w.attention.source.setCurrentText("rollout")
         w.display.colormap.setCurrentText("magma")
         shot("05-rollout-magma")
-        w.choose_model()
-        wait(lambda: w.picker.hub.count() > 0, picker_shown)
+        opened["picker"] = w.dialogs.choose_model()
+        wait(lambda: opened["picker"].hub.count() > 0, picker_shown)
 
     def picker_shown():
-        shot("06-model-picker", window().picker)
-        window().picker.reject()
-        window().record()
+        shot("06-model-picker", opened["picker"])
+        opened["picker"].reject()
+        opened["record"] = window().dialogs.record()
         QTimer.singleShot(200, record_shown)
 
     def record_shown():
-        shot("07-record-dialog", window().record_dialog)
-        window().record_dialog.reject()
+        shot("07-record-dialog", opened["record"])
+        opened["record"].reject()
         window().errors.close_current()
         finish()
 

@@ -3,8 +3,9 @@
 `VirtualMic` starts `pulseaudio` with its own XDG_RUNTIME_DIR (so it never touches another
 daemon), makes the null sink's monitor the default source, and points this process at it; the
 ALSA device `pulse` then captures whatever `play()` sends to the sink, in real time. The daemon
-is stopped by its PID. Fixtures: `virtual_mic` (per test), `beep_model` (per session),
-`beep_scene` (noise / beep+noise / noise).
+is stopped by its PID. Fixtures: `virtual_mic` (per test), `beep_model` (per session).
+Helpers: `scene` (noise / beep+noise parts), `ScenePlayer`, `chirp_clip` (16-bit samples for
+the bit-exact ALSA file microphone of tests/conftest.py) and `tone_onset`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.beep_model import RATE, beep, noise
+from ast_core.audio import SAMPLE_RATE
+from tests.support.beep_model import beep, noise
 
 PULSE_HELP = ("PulseAudio could not start a virtual microphone ({why}). Live tests need Debian's "
               "pulseaudio, pulseaudio-utils and libasound2-plugins (see TESTING.md).")
@@ -44,7 +46,7 @@ class VirtualMic:
     def start(self) -> VirtualMic:
         cmd = ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
                "--load=module-native-protocol-unix",
-               "--load=module-null-sink sink_name=virtmic rate=16000 channels=1"]
+               f"--load=module-null-sink sink_name=virtmic rate={SAMPLE_RATE} channels=1"]
         run = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=30)
         pid_file = self.runtime / "pulse" / "pid"
         if run.returncode != 0 or not pid_file.exists():
@@ -112,9 +114,9 @@ def write_scene(path: Path, parts: list[tuple[float, bool]], seed: int = 0) -> P
     rng = np.random.default_rng(seed)
     chunks = []
     for seconds, with_beep in parts:
-        n = round(seconds * RATE)
+        n = round(seconds * SAMPLE_RATE)
         chunks.append(noise(rng, n) + (beep(n) if with_beep else 0))
-    save_wav(path, np.concatenate(chunks), RATE)
+    save_wav(path, np.concatenate(chunks), SAMPLE_RATE)
     return path
 
 
@@ -154,7 +156,7 @@ class ScenePlayer:
     def start(self) -> ScenePlayer:
         import sounddevice as sd
 
-        self._stream = sd.OutputStream(device="pulse", samplerate=RATE, channels=1,
+        self._stream = sd.OutputStream(device="pulse", samplerate=SAMPLE_RATE, channels=1,
                                        dtype="float32", latency="low", callback=self._callback)
         self._stream.start()
         return self
@@ -172,7 +174,7 @@ class ScenePlayer:
         dac = now + max(0.0, t.outputBufferDacTime - t.currentTime)
         for name, i in self.marks.items():
             if name not in self.played and p <= i < p + frames:
-                self.played[name] = dac + (i - p) / RATE
+                self.played[name] = dac + (i - p) / SAMPLE_RATE
         self.pos += frames
 
     def stop(self) -> None:
@@ -187,10 +189,29 @@ def scene(parts: list[tuple[float, bool]], seed: int = 0) -> tuple[np.ndarray, d
     rng = np.random.default_rng(seed)
     chunks, marks, at, k = [], {}, 0, 0
     for seconds, with_beep in parts:
-        n = round(seconds * RATE)
+        n = round(seconds * SAMPLE_RATE)
         chunks.append(noise(rng, n) + (beep(n) if with_beep else 0))
         if with_beep:
             k += 1
             marks[f"on{k}"], marks[f"off{k}"] = at, at + n
         at += n
     return np.concatenate(chunks).astype(np.float32), marks
+
+
+def chirp_clip(n: int = 24_000, seed: int = 7) -> np.ndarray:
+    """int16 [n]: noise with a chirp, nothing periodic, so a shifted or repeated capture of it
+    cannot pass for the original."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / SAMPLE_RATE
+    x = 0.3 * np.sin(2 * np.pi * (200 + 900 * t) * t) + 0.05 * rng.standard_normal(n)
+    return np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+
+
+def tone_onset(x: np.ndarray, rate: int, freq: float = 1000.0, level: float = 0.05) -> int:
+    """First sample of the first 10-ms frame of `x` [n] whose `freq` amplitude exceeds `level`
+    (0 when none does)."""
+    f = rate // 100
+    n = len(x) // f
+    ref = np.exp(2j * np.pi * freq * np.arange(f) / rate)
+    amp = 2 * np.abs((x[: n * f].reshape(n, f) * ref).sum(1)) / f
+    return int(np.argmax(amp > level)) * f

@@ -16,8 +16,9 @@ import pytest
 import soundfile as sf
 import torch
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.run.classifier import Classifier
-from tests.support.beep_model import RATE, beep, noise, train_beep_model
+from tests.support.beep_model import beep, noise, train_beep_model
 from tests.support.model_factory import tiny_config
 from tests.unit.test_model_parity import _hf_model
 
@@ -62,7 +63,7 @@ def test_cuda_scores_equal_cpu_scores_and_bf16_agrees(beep_folder):
 
 
 def test_cuda_long_audio_in_batches_equals_one_window_at_a_time(beep_folder):
-    wav = np.concatenate(list(_clips(12, RATE)))  # 12 s, beeps in every other second
+    wav = np.concatenate(list(_clips(12, SAMPLE_RATE)))  # 12 s, beeps in every other second
     gpu = Classifier.load(beep_folder, "cuda", precision="fp32")
     assert gpu.batch_size > 2
     batched = gpu.score_windows(wav, 1.0, 0.25)
@@ -76,11 +77,11 @@ def test_cuda_long_audio_in_batches_equals_one_window_at_a_time(beep_folder):
 def test_cuda_folder_files_scored_together_equal_cpu_one_by_one(beep_folder, tmp_path):
     from ast_core.run.batch import analyse_files, run_batch
 
-    clips = _clips(11, RATE)
+    clips = _clips(11, SAMPLE_RATE)
     paths = []
     for i, clip in enumerate(clips):  # 0.5 to 1 s: all within the model's window
         paths.append(str(tmp_path / f"{i:02d}.wav"))
-        sf.write(paths[-1], clip[: RATE // 2 + i * RATE // 20], RATE)
+        sf.write(paths[-1], clip[: SAMPLE_RATE // 2 + i * SAMPLE_RATE // 20], SAMPLE_RATE)
     (tmp_path / "bad.wav").write_text("not audio")
     paths.insert(4, str(tmp_path / "bad.wav"))
     cpu = Classifier.load(beep_folder, "cpu", precision="fp32")
@@ -110,10 +111,10 @@ def test_cuda_training_learns_and_the_model_runs_on_the_cpu(tmp_path):
     for label in ("beep", "quiet"):
         (tmp_path / "data" / label).mkdir(parents=True)
         for i in range(64):
-            x = noise(rng, RATE)
+            x = noise(rng, SAMPLE_RATE)
             if label == "beep":
                 x[4000:12000] += beep(8000)
-            sf.write(tmp_path / "data" / label / f"{i}.wav", x, RATE)
+            sf.write(tmp_path / "data" / label / f"{i}.wav", x, SAMPLE_RATE)
     out = tmp_path / "run"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -131,5 +132,5 @@ def test_cuda_training_learns_and_the_model_runs_on_the_cpu(tmp_path):
     (done,) = [e for e in events if e["event"] == "done"]
     assert done["metrics"]["val"]["accuracy"] >= 0.9
     clf = Classifier.load(out / "model", "cpu", precision="fp32")
-    scores = clf.score_batch(_clips(4, RATE, seed=9))
+    scores = clf.score_batch(_clips(4, SAMPLE_RATE, seed=9))
     assert [clf.labels[i] for i in scores.argmax(1)] == ["beep", "quiet", "beep", "quiet"]

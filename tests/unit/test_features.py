@@ -11,16 +11,18 @@ import soundfile as sf
 import torch
 from torchaudio.compliance import kaldi
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.features import PRESETS, FbankConfig, compute_fbank, features, normalize
 
 
 def _tone(seconds: float = 3.0, freq: float = 440.0) -> np.ndarray:
-    t = np.arange(int(16000 * seconds)) / 16000
+    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
     return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
 def _noise(seconds: float = 4.0) -> np.ndarray:
-    return (0.1 * np.random.default_rng(1).standard_normal(int(16000 * seconds))).astype(np.float32)
+    noise = np.random.default_rng(1).standard_normal(int(SAMPLE_RATE * seconds))
+    return (0.1 * noise).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +35,14 @@ def speech(tmp_path_factory) -> np.ndarray:
     )
     wav, rate = sf.read(path, dtype="float32")
     return torch.from_numpy(wav)[None].float()
-    # espeak speaks at 22.05 kHz; resampled in the test that needs 16 kHz
+    # espeak speaks at 22.05 kHz; resampled to SAMPLE_RATE in the test that needs it
 
 
 def _signals(speech) -> dict[str, np.ndarray]:
     from torchaudio.functional import resample
 
     return {
-        "speech": resample(speech, 22050, 16000)[0].numpy(),
+        "speech": resample(speech, 22050, SAMPLE_RATE)[0].numpy(),
         "tone": _tone(),
         "noise": _noise(),
     }
@@ -54,7 +56,7 @@ def test_matches_transformers_feature_extractor(speech, preset, kind):
     cfg = PRESETS[preset]
     wav = _signals(speech)[kind]
     fe = ASTFeatureExtractor(max_length=cfg.target_length, mean=cfg.mean, std=cfg.std)
-    ref = fe(wav, sampling_rate=16000, return_tensors="np")["input_values"][0]
+    ref = fe(wav, sampling_rate=SAMPLE_RATE, return_tensors="np")["input_values"][0]
     ours = features(torch.from_numpy(wav)[None], cfg)[0].numpy()
     assert ours.shape == (cfg.target_length, 128)
     exact = features(torch.from_numpy(wav).double()[None], cfg)[0].numpy()
@@ -74,7 +76,7 @@ def test_matches_direct_kaldi_call_with_reference_arguments(speech, kind):
     ref = kaldi.fbank(
         (wav - wav.mean())[None],
         htk_compat=True,
-        sample_frequency=16000,
+        sample_frequency=SAMPLE_RATE,
         use_energy=False,
         window_type="hanning",
         num_mel_bins=128,
@@ -114,7 +116,7 @@ def test_crop_and_pad_to_target_length():
 def test_frame_length_and_shift_are_configurable():
     wav = torch.from_numpy(_tone(1.0))[None]
     coarse = compute_fbank(wav, FbankConfig(frame_length_ms=50.0, frame_shift_ms=20.0))
-    assert coarse.shape == (1, 1 + (16000 - 800) // 320, 128)
+    assert coarse.shape == (1, 1 + (SAMPLE_RATE - 800) // 320, 128)
 
 
 def test_config_round_trip_and_window():

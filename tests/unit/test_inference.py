@@ -80,6 +80,19 @@ def test_default_window_is_the_models_with_half_overlap(clf):
     assert short.scores.shape == (1, 5) and short.ends[0] == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("window_s", [None, 2.0])
+def test_audio_of_at_most_one_window_gets_predicts_scores_not_zero_padded_ones(clf, window_s):
+    """fbank of the real samples, then the frames padded to the model input (the reference's
+    way); zero samples appended to fill the window would give other scores."""
+    wav = _noise(0.7, seed=7)
+    ws = clf.score_windows(wav, window_s)
+    assert ws.starts.tolist() == [0.0] and ws.ends.tolist() == [pytest.approx(0.7)]
+    np.testing.assert_allclose(ws.scores[0], clf.predict(wav).scores, atol=1e-6)
+    win = round((window_s or clf.window_seconds) * 16000)
+    padded = clf.predict(np.pad(wav, (0, win - len(wav)))).scores
+    assert np.abs(ws.scores[0] - padded).max() > 1e-3
+
+
 def test_attention_maps_are_on_the_patch_grid(clf):
     pred = clf.predict(_noise(2.0), attention_maps=True)
     grid = clf.model.cfg.grid

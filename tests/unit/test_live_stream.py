@@ -1,9 +1,11 @@
-"""Live tagging without Qt: the ring, the newest-window analyzer, and a real-time virtual mic.
+"""Live tagging without Qt: the ring, the newest-window analyzer, a recorded take, and a
+real-time virtual mic.
 
-Real time comes from a private PulseAudio daemon (tests/live_fixtures.py): the test plays a
-scene into a null sink from a low-latency output stream and notes when each beep onset was
-handed to the sink ("the outside clock"); `MicStream` captures the sink's monitor through the
-ALSA `pulse` device. The beep model (tests/beep_model.py) knows the answer.
+Real time comes from a private PulseAudio daemon (tests/support/live_fixtures.py): the test
+plays a scene into a null sink from a low-latency output stream and notes when each beep onset
+was handed to the sink ("the outside clock"); `MicStream` captures the sink's monitor through
+the ALSA `pulse` device. The beep model (tests/support/beep_model.py) knows the answer. A take
+is checked bit-exact through ALSA's file plugin (`alsa_file_mic` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,21 +17,19 @@ import time
 import numpy as np
 import pytest
 
-from ast_core.live.streaming import (
-    FrameRing,
-    LiveAnalyzer,
-    LiveConfig,
-    LiveError,
-    MicStream,
-    RealTimeFeeder,
-    live_threads,
-    torch_threads,
-)
+from ast_core.audio import SAMPLE_RATE
+from ast_core.audio.decode import load_audio
+from ast_core.audio.resample import resample
+from ast_core.live.analyzer import LiveAnalyzer, LiveConfig
+from ast_core.live.feeder import RealTimeFeeder
+from ast_core.live.microphone import LiveError, MicStream
+from ast_core.live.ring import FrameRing, RingCursor
+from ast_core.live.take import Take
+from ast_core.live.threads import live_threads, torch_threads
 from ast_core.run.classifier import Classifier
 from tests.support import live_fixtures
-from tests.support.live_fixtures import ScenePlayer, scene
+from tests.support.live_fixtures import ScenePlayer, chirp_clip, scene, tone_onset
 
-RATE = 16_000
 WINDOW, HOP = 1.0, 0.25
 TRANSPORT_S = 0.10  # stated tolerance: PulseAudio transport + 20-ms blocks, outside vs inside
 virtual_mic, beep_model = live_fixtures.virtual_mic, live_fixtures.beep_model
@@ -37,15 +37,6 @@ virtual_mic, beep_model = live_fixtures.virtual_mic, live_fixtures.beep_model
 
 def collapse(labels: list[str]) -> list[str]:
     return [x for i, x in enumerate(labels) if i == 0 or labels[i - 1] != x]
-
-
-def tone_onset(x: np.ndarray, rate: int, freq: float = 1000.0, level: float = 0.05) -> int:
-    """First sample of the first 10-ms frame whose `freq` amplitude exceeds `level`."""
-    f = rate // 100
-    n = len(x) // f
-    ref = np.exp(2j * np.pi * freq * np.arange(f) / rate)
-    amp = 2 * np.abs((x[: n * f].reshape(n, f) * ref).sum(1)) / f
-    return int(np.argmax(amp > level)) * f
 
 
 def wait_for_audio(mic: MicStream, timeout: float = 10.0) -> None:
@@ -68,7 +59,7 @@ class SlowScorer:
 
 
 def test_ring_keeps_the_newest_frames_and_their_capture_time():
-    ring = FrameRing(8, RATE)
+    ring = FrameRing(8, SAMPLE_RATE)
     ring.write(np.arange(5, dtype=np.float32), 1.0)
     assert ring.stamp == (5, 1.0)
     assert ring.read(5, 3).tolist() == [2, 3, 4]
@@ -81,6 +72,54 @@ def test_ring_keeps_the_newest_frames_and_their_capture_time():
     assert ring.read(35, 8).tolist() == list(range(27, 35))
     with pytest.raises(ValueError):
         ring.read(35, 9)
+
+
+def test_ring_cursor_hands_out_each_frame_once_and_counts_what_it_missed():
+    ring = FrameRing(8, SAMPLE_RATE)
+    cursor = RingCursor(ring)
+    assert cursor.new().tolist() == []
+    ring.write(np.arange(5, dtype=np.float32), 1.0)
+    assert cursor.new().tolist() == [0, 1, 2, 3, 4]
+    ring.write(np.arange(5, 11, dtype=np.float32), 2.0)  # wraps round the end of the buffer
+    assert cursor.new().tolist() == list(range(5, 11))
+    ring.write(np.arange(11, 23, dtype=np.float32), 3.0)  # 12 new: 4 overwritten unread
+    assert cursor.new().tolist() == list(range(15, 23))
+    assert cursor.lost == 4 and cursor.new().tolist() == []
+
+
+def test_take_keeps_the_whole_recording_exactly_and_stops_when_full(alsa_file_mic):
+    """ALSA's file plugin feeds a known clip through a real PortAudio stream far faster than
+    real time: a take's ring never wraps, so its first frames survive; capture stops by itself
+    at the take's length and what `new_audio()` handed out adds up to the take."""
+    clip = chirp_clip()
+    alsa_file_mic(clip)
+    take = Take(max_seconds=2.0)
+    take.start()
+    pieces = []
+    deadline = time.monotonic() + 10
+    while not take.full:
+        assert time.monotonic() < deadline, "the take did not fill"
+        pieces.append(take.new_audio())
+        time.sleep(0.005)
+    assert take.failed is None  # stopping when full is not a failure
+    samples = take.stop()
+    pieces.append(take.new_audio())
+    assert take.rate == SAMPLE_RATE and len(samples) == 2 * SAMPLE_RATE
+    np.testing.assert_array_equal(samples[: len(clip)], clip.astype(np.float32) / 32768)
+    np.testing.assert_array_equal(np.concatenate(pieces), samples)
+
+
+def test_a_recording_resamples_exactly_like_a_file_at_its_rate(tmp_path):
+    """A take at a device's 44.1 kHz goes through the same resampler as a 44.1-kHz file."""
+    import soundfile as sf
+
+    pcm = np.random.default_rng(3).integers(-20_000, 20_000, 2 * 44_100).astype(np.int16)
+    take = pcm.astype(np.float32) / 32768  # what `MicStream` makes of those 16-bit frames
+    sf.write(tmp_path / "take.wav", pcm, 44_100, subtype="PCM_16")
+    from_take = resample(take, 44_100)
+    assert len(from_take) == 2 * SAMPLE_RATE
+    np.testing.assert_array_equal(from_take, load_audio(tmp_path / "take.wav"))
+    assert resample(from_take, SAMPLE_RATE) is from_take  # already at the model's rate
 
 
 class Filled:
@@ -100,8 +139,8 @@ def test_long_window_and_native_rate_windows_are_scored_correctly(beep_model):
 
     samples, _ = scene([(1.0, False), (0.5, True), (2.5, False)])
     classifier = Classifier.load(beep_model)
-    for rate in (RATE, 48_000):
-        x = samples if rate == RATE else resample_poly(samples, 3, 1).astype(np.float32)
+    for rate in (SAMPLE_RATE, 48_000):
+        x = samples if rate == SAMPLE_RATE else resample_poly(samples, 3, 1).astype(np.float32)
         long = LiveAnalyzer(classifier, Filled(x, rate), LiveConfig(window_s=4.0, hop_s=0.5))
         assert long.step().top[0][0] == "beep"
         short = LiveAnalyzer(classifier, Filled(x, rate), LiveConfig(window_s=1.0, hop_s=0.5))
@@ -112,7 +151,7 @@ def test_filter_hides_labels_but_events_follow_their_own_list(beep_model):
     samples, _ = scene([(0.5, False), (0.5, True)])
     config = LiveConfig(window_s=1.0, hop_s=0.5, label_filter=frozenset({"background"}),
                         event_labels=frozenset({"beep"}))
-    r = LiveAnalyzer(Classifier.load(beep_model), Filled(samples, RATE), config).step()
+    r = LiveAnalyzer(Classifier.load(beep_model), Filled(samples, SAMPLE_RATE), config).step()
     assert r.top == [] and r.scores[0] == 0  # beep is filtered out of the shown labels...
     assert [e.label for e in r.events] == ["beep"]  # ...but its crossing is still logged
 
@@ -165,29 +204,30 @@ def test_scene_labels_follow_the_beep_and_latency_matches_outside_clock(
 
     # the reported capture times agree with the outside clock: locate the beep onset in the
     # captured audio, date it with the analyzer's timestamps, compare with when it was played
-    onset = end - len(captured) + tone_onset(captured, RATE)  # ring frame index
-    newest = round(r_on.time_s * RATE)  # ring frame index of the newest analysed sample
-    t_onset_inside = r_on.capture_time - (newest - onset) / RATE
+    onset = end - len(captured) + tone_onset(captured, SAMPLE_RATE)  # ring frame index
+    newest = round(r_on.time_s * SAMPLE_RATE)  # ring frame index of the newest analysed sample
+    t_onset_inside = r_on.capture_time - (newest - onset) / SAMPLE_RATE
     assert abs(t_onset_inside - on) < TRANSPORT_S, (t_onset_inside - on)
     # ... so the latency readout equals what the outside measures for the same sample
-    outside_ms = (seen_on - (on + (newest - onset) / RATE)) * 1000
+    outside_ms = (seen_on - (on + (newest - onset) / SAMPLE_RATE)) * 1000
     assert abs(outside_ms - r_on.latency_ms) < TRANSPORT_S * 1000 + 20, (outside_ms, r_on)
 
     events = [e for r in results for e in r.events]
     assert [e.label for e in events] == ["beep"]
-    assert onset / RATE <= events[0].time_s <= onset / RATE + HOP + 0.5
+    assert onset / SAMPLE_RATE <= events[0].time_s <= onset / SAMPLE_RATE + HOP + 0.5
     import soundfile as sf
 
     snippet, rate = sf.read(events[0].snippet, dtype="float32")
-    assert rate == RATE and len(snippet) == round(2.0 * RATE)  # window + 1 s before it
-    assert tone_onset(snippet, RATE) > 0  # the beep is in it
+    assert rate == SAMPLE_RATE
+    assert len(snippet) == round(2.0 * SAMPLE_RATE)  # window + 1 s before it
+    assert tone_onset(snippet, SAMPLE_RATE) > 0  # the beep is in it
 
 
 def test_analysis_slower_than_the_hop_drops_stale_windows_without_backlog(beep_model):
     """Each analysis takes 0.6 s + the model, the hop is 0.25 s: most hops are skipped, the
     analysed window is always the newest, and latency does not grow."""
     rng = np.random.default_rng(1)
-    feeder = RealTimeFeeder(0.05 * rng.standard_normal(5 * RATE).astype(np.float32))
+    feeder = RealTimeFeeder(0.05 * rng.standard_normal(5 * SAMPLE_RATE).astype(np.float32))
     analyzer = LiveAnalyzer(SlowScorer(Classifier.load(beep_model), 0.6), feeder,
                             LiveConfig(window_s=WINDOW, hop_s=HOP))
     feeder.start()
@@ -197,7 +237,7 @@ def test_analysis_slower_than_the_hop_drops_stale_windows_without_backlog(beep_m
     try:
         for r in analyzer.results(lambda: time.monotonic() - t0 > 7.0):
             results.append(r)
-            lag_frames.append(feeder.ring.stamp[0] - round(r.time_s * RATE))
+            lag_frames.append(feeder.ring.stamp[0] - round(r.time_s * SAMPLE_RATE))
     finally:
         feeder.stop()
     hops = round(results[-1].time_s / HOP)
@@ -209,7 +249,7 @@ def test_analysis_slower_than_the_hop_drops_stale_windows_without_backlog(beep_m
     assert lat.max() < (0.6 + HOP + 0.6) * 1000, lat  # sleep + hop + a loaded machine
     third = len(lat) // 3
     assert lat[-third:].mean() < lat[:third].mean() + 250, lat  # not growing
-    assert max(lag_frames) < 1.5 * RATE
+    assert max(lag_frames) < 1.5 * SAMPLE_RATE
     assert all(r.rtf > 1 for r in results)
 
 
@@ -220,7 +260,7 @@ def test_native_rate_capture_is_resampled(virtual_mic, beep_model, monkeypatch):
     real = sd.InputStream
 
     def no_16k(*args, samplerate=None, **kwargs):
-        if samplerate == 16_000:
+        if samplerate == SAMPLE_RATE:
             raise sd.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
         return real(*args, samplerate=samplerate, **kwargs)
 
@@ -228,7 +268,7 @@ def test_native_rate_capture_is_resampled(virtual_mic, beep_model, monkeypatch):
     samples, marks = scene([(1.5, False), (2.0, True)])
     mic = MicStream("pulse")
     mic.start()
-    assert mic.rate != 16_000
+    assert mic.rate != SAMPLE_RATE
     analyzer = LiveAnalyzer(Classifier.load(beep_model), mic,
                             LiveConfig(window_s=WINDOW, hop_s=HOP, top_k=1))
     wait_for_audio(mic)
@@ -264,6 +304,13 @@ def test_no_input_device_is_a_clear_error(monkeypatch):
     with pytest.raises(LiveError, match="No microphone was found"):
         MicStream().start()
 
+    def broken(*args, **kwargs):
+        raise sd.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sd, "query_devices", broken)
+    with pytest.raises(LiveError, match="audio system could not be opened"):
+        Take().start()
+
 
 def test_live_thread_count_holds_inside_the_block_only():
     """Live analysis leaves a core free; the file analysis after it gets every core back."""
@@ -284,20 +331,8 @@ def test_live_thread_count_holds_inside_the_block_only():
     assert torch.get_num_threads() == before
 
 
-def test_model_input_can_be_fitted_to_the_window(tiny_model):
-    from ast_core.live.streaming import load_for_window
-
-    full = Classifier.load(tiny_model)
-    fitted = load_for_window(str(tiny_model), 1.0)
-    assert full.fbank.target_length == 128 and fitted.fbank.target_length == 98
-    assert fitted.window_seconds <= 1.0 < full.window_seconds
-    x = np.random.default_rng(0).standard_normal((1, RATE)).astype(np.float32) * 0.1
-    assert fitted.score_batch(x).shape == full.score_batch(x).shape == (1, 5)
-    assert load_for_window(str(tiny_model), 5.0).fbank.target_length == 128  # never longer
-
-
 def test_live_bench_reports_cost(beep_model):
-    from bench.live import format_report, run_live_bench
+    from bench.live_latency import format_report, run_live_bench
 
     rep = run_live_bench(str(beep_model), window_s=1.0, hop_s=0.25, seconds=2.5)
     assert rep["analyses"] >= 6 and rep["timing_only"] is False

@@ -11,13 +11,14 @@ import pytest
 import soundfile as sf
 
 from app.gui.long import long_data
-from app.gui.long.long_data import RATE, LongFile, Progress
+from app.gui.long.long_data import LongFile, Progress
 from app.gui.widgets.file_stream import FileStream
-from ast_core.audio import decode
+from ast_core.audio import SAMPLE_RATE, decode
 from ast_core.audio.decode import load_audio
 from ast_core.audio.features import FbankConfig
 from ast_core.errors import AudioError
 from ast_core.run.classifier import Cancelled
+from tests.support.gui_helpers import join_reader
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_detail_seeks_to_the_range(flac, frames_read):
     d = long_data.detail(LongFile(str(flac), flac.name, 120.0), None, 100.004, 102.0)
     assert sum(frames_read) < 2.1 * 44100  # the range (and resampler context), not 102 s
     assert d.offset_s == pytest.approx(100.0)
-    expected = long_data._frames(whole[100 * RATE : 102 * RATE], FbankConfig())
+    expected = long_data._frames(whole[100 * SAMPLE_RATE : 102 * SAMPLE_RATE], FbankConfig())
     assert d.spectrogram.db.shape == expected.shape == (198, 128)
     np.testing.assert_allclose(d.spectrogram.db, expected * long_data.LN_TO_DB, atol=1e-3)
 
@@ -112,22 +113,22 @@ def test_file_stream_plays_the_rest_of_the_file_reading_ahead_in_chunks(flac):
 
     stream = FileStream(str(flac), 95.25, chunk_s=2.0, ahead_s=5.0, read=read)
     got = _drain(stream.start())
-    assert stream.join(5) and stream.error is None
-    np.testing.assert_allclose(got, load_audio(flac)[round(95.25 * RATE) :], atol=1e-5)
+    assert join_reader(stream, 5) and stream.error is None
+    np.testing.assert_allclose(got, load_audio(flac)[round(95.25 * SAMPLE_RATE) :], atol=1e-5)
     assert [c[0] for c in calls] == pytest.approx([95.25 + 2 * i for i in range(len(calls))])
     assert len(calls) == 13 and all(c[2] == "file-stream" for c in calls)
-    assert max(ahead) < 5 * RATE  # never more than `ahead_s` read ahead of the player
+    assert max(ahead) < 5 * SAMPLE_RATE  # never more than `ahead_s` read ahead of the player
 
 
 def test_file_stream_stops_on_close_and_reports_errors(flac, tmp_path):
     stream = FileStream(str(flac), 0.0, chunk_s=1.0, ahead_s=2.0).start()
     time.sleep(0.3)
     stream.close()
-    assert stream.join(5) and stream.finished is False  # read ahead, never taken
-    assert stream._queued <= 3 * RATE
+    assert join_reader(stream, 5) and stream.finished is False  # read ahead, never taken
+    assert stream._queued <= 3 * SAMPLE_RATE
 
     missing = FileStream(str(tmp_path / "gone.wav"), 0.0).start()
-    assert missing.join(5) and missing.finished and len(missing.read(100)) == 0
+    assert join_reader(missing, 5) and missing.finished and len(missing.read(100)) == 0
     assert isinstance(missing.error, AudioError) and "gone.wav" in str(missing.error)
 
 
@@ -137,7 +138,7 @@ def test_save_wav_writes_blocks_and_cancel_leaves_nothing(flac, tmp_path):
     out = tmp_path / "saved.wav"
     assert long_data.save_wav(lf, str(out), progress) == str(out)
     back, rate = sf.read(out, dtype="float32")
-    assert rate == RATE and progress.fraction == pytest.approx(1.0)
+    assert rate == SAMPLE_RATE and progress.fraction == pytest.approx(1.0)
     np.testing.assert_allclose(back, load_audio(flac), atol=1 / 32768 + 1e-6)
 
     cancelled = Progress(120.0)

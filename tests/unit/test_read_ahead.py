@@ -10,6 +10,7 @@ from functools import partial
 import numpy as np
 import pytest
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.decode import read_into_cache
 from ast_core.audio.read_ahead import read_ahead
 from ast_core.errors import AudioError
@@ -83,7 +84,7 @@ def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("read-ahead")
     for i, (freq, ext) in enumerate([(220, "wav"), (880, "flac"), (3000, "ogg"), (440, "mp3"),
                                      (6000, "wav")]):
-        write_tone(root / f"clip {i}.{ext}", freq, 1.0, 44_100 if i % 2 else 16_000, 1 + i % 2,
+        write_tone(root / f"clip {i}.{ext}", freq, 1.0, 44_100 if i % 2 else SAMPLE_RATE, 1 + i % 2,
                    format="MP3" if ext == "mp3" else None)
     bad = write_bad_corpus(root / "bad")
     files = sorted(str(p) for p in root.glob("clip *"))
@@ -159,7 +160,7 @@ def test_read_into_cache_reads_at_most_its_limit(tmp_path):
 def test_files_scored_together_match_one_by_one_and_resume_by_file(tiny_model, folder, tmp_path):
     """`group` files per call (what GPUs get): same table, long clips and bad files included."""
     long_clip = str(tmp_path / "long.wav")
-    write_tone(long_clip, 1000, 3.0, 16_000, 1)  # over the 1.28-s window: scored by windows
+    write_tone(long_clip, 1000, 3.0, SAMPLE_RATE, 1)  # over the 1.28-s window: scored by windows
     files = [*folder[:3], long_clip, *folder[3:]]
     clf = Classifier.load(tiny_model, "cpu", "fp32")
     one = run_batch(partial(analyse_files, clf), files, clf.name, group=1)

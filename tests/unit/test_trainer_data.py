@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.features import PRESETS as FBANK_PRESETS
 from tests.support.audio_corpus import write_bad_corpus, write_tone
 from trainer import metrics
@@ -67,7 +68,7 @@ def test_preflight_reports_bad_files_with_reasons(tmp_path):
     _tones(tmp_path / "low", 3, 200)
     bad = write_bad_corpus(tmp_path / "low" / "bad")
     silent = tmp_path / "high" / "silent.wav"
-    sf.write(silent, np.zeros(8000, np.float32), 16000)
+    sf.write(silent, np.zeros(SAMPLE_RATE // 2, np.float32), SAMPLE_RATE)
     short = write_tone(tmp_path / "high" / "short.wav", seconds=0.02)
     report = preflight(scan_folder(tmp_path))
     reasons = dict(report.problems)
@@ -79,7 +80,7 @@ def test_preflight_reports_bad_files_with_reasons(tmp_path):
     assert "NaN" in reasons[str(bad["nan_float"])]
     assert "too short" in reasons[str(bad["one_sample"])]  # decodes, but 1 sample
     assert report.clips_per_label() == {"high": 3, "low": 4}  # + the streamed WAV (valid)
-    assert report.sample_rates[16000] == 7
+    assert report.sample_rates[SAMPLE_RATE] == 7
     report.check()  # usable despite the bad files
     d = report.to_dict()
     assert d["usable"] == 7 and len(d["problems"]) == len(report.problems)

@@ -1,80 +1,33 @@
 """What the workers compute for the window, as plain numpy results (no Qt, no tensors out).
 
 Every function here runs on a worker thread. The core (and torch) is imported inside the
-functions, so importing this module stays cheap and the window can appear first.
+functions, so importing this module stays cheap and the window can appear first. Scores come
+from the core's one sliding-window scorer (`Classifier.iter_window_scores`, rules in
+`ast_core.run.windows`), the same as `ast-studio classify` and the long view use.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-RATE = 16_000
-LN_TO_DB = 10.0 / math.log(10.0)  # kaldi fbank is natural-log power; x * LN_TO_DB is dB
+from app.gui.widgets.audio_data import LN_TO_DB, Attention, Clip, Envelope, Spectrogram
+from ast_core.run.windows import POOLING, WindowScores
 
 
 @dataclass
-class Clip:
-    """A sound the window shows: mono float32 samples at 16 kHz."""
+class ClipAnalysis:
+    """The result of classifying one clip: its scores, and how they were found."""
 
-    name: str
-    samples: np.ndarray
-    path: str | None = None  # None for a recording not yet saved
-    rate: int = RATE
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.rate
-
-
-@dataclass
-class Spectrogram:
-    db: np.ndarray  # (frames, mels) log-mel power in dB
-    frame_shift_s: float
-    num_mels: int
-
-
-@dataclass
-class Envelope:
-    """A drawable waveform: at most ~2 * max_points (time, value) pairs, min/max per bucket."""
-
-    t: np.ndarray
-    y: np.ndarray
-    peak: float
-
-
-@dataclass
-class Attention:
-    """Prefix-token attention for one model window, on the patch grid and on spectrogram frames."""
-
-    offset_s: float  # where the window starts in the clip
-    frame_shift_s: float
-    grid: dict[str, np.ndarray]  # "last layer" / "rollout" / "layer N" -> (f, t)
-    frames: dict[str, np.ndarray]  # same keys -> (frames, mels), in units of uniform attention
-    scores: np.ndarray  # (num_labels,) the window's own scores
-
-
-@dataclass
-class WindowTable:
-    starts: np.ndarray  # (windows,) seconds
-    ends: np.ndarray  # (windows,) seconds
-    scores: np.ndarray  # (windows, num_labels)
-
-
-@dataclass
-class Analysis:
     scores: np.ndarray  # (num_labels,) clip scores (the window's, or pooled over windows)
     labels: list[str]
     label_mode: str  # "multi" (sigmoid) or "single" (softmax)
     pooling: str  # "" for one window, else how window scores were pooled
     attention: Attention
-    windows: WindowTable | None = None  # set when the clip is longer than the model window
-    extra: dict[str, Any] = field(default_factory=dict)
+    windows: WindowScores | None = None  # set when the clip is longer than one window
 
     def top(self, k: int, threshold: float) -> list[tuple[str, float]]:
         order = np.argsort(-self.scores, kind="stable")[:k]
@@ -82,29 +35,14 @@ class Analysis:
         return [(self.labels[i], float(s[i])) for i in order if s[i] >= threshold]
 
 
-def decode(path: str | Path) -> Clip:
-    """Any file the core reads -> Clip (raises AudioError with a user-fit message)."""
-    from ast_core.audio.decode import load_audio
-
-    p = Path(path)
-    return Clip(p.name, load_audio(p), str(p))
-
-
 def load_classifier(source: str, device: str | None = None, precision: str = "auto") -> Any:
-    """A `Classifier` for a model folder or hub id; the import of torch happens here.
-
-    Files, long files and batches run on torch's default threads (one per core): on 2 cores a
-    60-s file took 9.9 s against 14.0 s with one core left free, and the window stays
-    responsive (tested). Live analysis leaves a core free while it runs
-    (see `app.gui.live.live_view`).
-    """
+    """`ast_core.run.loading.load_classifier` (the first import of torch happens there), with
+    PySide6's scan of the modules it imports kept cheap (`quick_pyside_scan`)."""
     from app.gui.import_scan import quick_pyside_scan
-    from ast_core.accel.heavy_imports import heavy_imports
+    from ast_core.run.loading import load_classifier as load
 
-    with heavy_imports(), quick_pyside_scan():
-        from ast_core.run.classifier import Classifier
-
-    return Classifier.load(source, device or None, precision)
+    with quick_pyside_scan():
+        return load(source, device, precision)
 
 
 def find_default_model(preferred: str) -> str | None:
@@ -178,47 +116,26 @@ def attention_at(classifier: Any, clip: Clip, offset_s: float) -> Attention:
     return Attention(offset_s, fb.frame_shift_ms / 1000, grid, frames, pred.scores)
 
 
-def classify(classifier: Any, clip: Clip, batch_size: int = 4) -> Iterator[float]:
-    """Generator worker: yields progress in [0, 1], returns an `Analysis`.
+def classify(classifier: Any, clip: Clip) -> Iterator[float]:
+    """Generator worker: yields progress in [0, 1], returns a `ClipAnalysis`.
 
-    Clips longer than the model window are scored window by window (the model's window, 50 %
-    hop; the last window reaches the end) and pooled: max for multi-label, mean for
-    single-label. Nothing is cropped silently: the per-window table comes with the result.
+    Window scores as the core computes them for `ast-studio classify` (the model's window,
+    half-window hop, the last window reaching the end; a clip of at most one window is scored
+    as `Classifier.predict` scores it), pooled by the core's rule: max for multi-label, mean
+    for single-label. Nothing is cropped silently: the per-window table comes with the result.
+    The attention maps are those of the window where the top label scores highest.
     """
-    window_s = classifier.window_seconds
-    n = len(clip.samples)
-    win = round(window_s * clip.rate)
-    if n <= win:
-        yield 0.0
-        att = attention_at(classifier, clip, 0.0)
-        yield 1.0
-        return Analysis(att.scores, classifier.labels, classifier.label_mode, "", att)
-    starts = classifier.window_starts(n, window_s, window_s / 2)
-    rows = []
-    for i in range(0, len(starts), batch_size):
-        chunk = np.stack([_pad(clip.samples[s : s + win], win) for s in starts[i : i + batch_size]])
-        rows.append(classifier.score_batch(chunk))
-        yield min(0.9, (i + len(chunk)) / len(starts) * 0.9)
-    table = WindowTable(starts / clip.rate, np.minimum(starts + win, n) / clip.rate,
-                        np.concatenate(rows))
-    multi = classifier.label_mode == "multi"
-    pooled = table.scores.max(axis=0) if multi else table.scores.mean(axis=0)
-    best = int(np.argmax(table.scores[:, int(np.argmax(pooled))]))
-    att = attention_at(classifier, clip, float(table.starts[best]))
+    yield 0.0
+    parts = []
+    for part in classifier.iter_window_scores([clip.samples]):
+        parts.append(part)
+        yield 0.9 * min(1.0, float(part.ends[-1]) / max(clip.duration, 1e-9))
+    ws = WindowScores.concat(parts)
+    pooled = ws.pooled(classifier.label_mode)
+    best = int(np.argmax(ws.scores[:, int(np.argmax(pooled))]))
+    att = attention_at(classifier, clip, float(ws.starts[best]))
     yield 1.0
-    pooling = f"{'max' if multi else 'mean'} over {len(starts)} windows"
-    return Analysis(pooled, classifier.labels, classifier.label_mode, pooling, att, table)
-
-
-def _pad(x: np.ndarray, n: int) -> np.ndarray:
-    return np.pad(x.astype(np.float32, copy=False), (0, max(0, n - len(x))))[:n]
-
-
-def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
-    """A recording at the device's rate -> 16 kHz (no-op when it already is)."""
-    if rate == RATE:
-        return samples
-    import torch
-    import torchaudio.functional as taf
-
-    return taf.resample(torch.from_numpy(samples), rate, RATE).numpy()
+    if len(ws.starts) == 1:
+        return ClipAnalysis(pooled, classifier.labels, classifier.label_mode, "", att)
+    pooling = f"{POOLING[classifier.label_mode]} over {len(ws.starts)} windows"
+    return ClipAnalysis(pooled, classifier.labels, classifier.label_mode, pooling, att, ws)

@@ -1,10 +1,12 @@
 """The central area: no-model banner, hint, waveform strip, spectrogram, per-window timeline.
 
-The three plots share their time axis (pan or zoom one, the others follow).
+The plots share their time axis (pan or zoom one, the others follow); `add_strip` puts another
+plot under them (the long recording's score curves) on the same axis.
 """
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.gui.clip.no_model_banner import NoModelBanner
@@ -34,3 +36,8 @@ class ClipView(QWidget):
     def set_cursor(self, seconds: float | None) -> None:
         self.spectrogram.set_cursor(seconds)
         self.waveform.set_cursor(seconds)
+
+    def add_strip(self, plot: pg.PlotWidget) -> None:
+        """Add `plot` at the bottom, its x axis linked to the spectrogram's."""
+        plot.setXLink(self.spectrogram.plot)
+        self.layout().addWidget(plot)

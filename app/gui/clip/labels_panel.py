@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.clip.analysis import Analysis
+from app.gui.clip.analysis import ClipAnalysis
 
 _MODE_TEXT = {
     "multi": "multi-label (sigmoid): each score is independent",
@@ -69,7 +69,7 @@ class LabelsPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addWidget(self.list, 1)
-        self.analysis: Analysis | None = None
+        self.analysis: ClipAnalysis | None = None
         self.k.valueChanged.connect(self._options)
         self.threshold.valueChanged.connect(self._options)
         self.list.currentItemChanged.connect(self._clicked)
@@ -84,14 +84,9 @@ class LabelsPanel(QWidget):
         self.list.clear()
         self.status.setText(text)
 
-    def set_analysis(self, analysis: Analysis | None) -> None:
+    def set_analysis(self, analysis: ClipAnalysis | None) -> None:
         self.analysis = analysis
         self.refresh()
-
-    def rows(self) -> list[tuple[str, float]]:
-        """The (label, score) rows now shown, best first."""
-        widgets = [self.list.itemWidget(self.list.item(i)) for i in range(self.list.count())]
-        return [(w.label, w.score) for w in widgets]
 
     def refresh(self) -> None:
         self.list.blockSignals(True)

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from app.gui.clip.analysis import WindowTable
+from ast_core.run.windows import WindowScores
 
 
 class WindowTimeline(pg.PlotWidget):
@@ -36,31 +36,34 @@ class WindowTimeline(pg.PlotWidget):
         item.addItem(self.marker)
         self.title = pg.TextItem(anchor=(0, 0), color=(40, 40, 40))
         item.addItem(self.title, ignoreBounds=True)
-        self.table: WindowTable | None = None
+        self.windows: WindowScores | None = None
         self.label_index: int | None = None
         self.scene().sigMouseClicked.connect(self._click)
 
-    def set_windows(self, table: WindowTable | None, labels: list[str], label: str | None) -> None:
-        self.table = table
-        if table is None or label is None or label not in labels:
+    def set_windows(
+        self, windows: WindowScores | None, labels: list[str], label: str | None
+    ) -> None:
+        """Draw `label`'s score in each window (None or an unknown label: clear)."""
+        self.windows = windows
+        if windows is None or label is None or label not in labels:
             self.bars.setOpts(x0=[], x1=[], height=[])
             self.title.setText("")
             self.label_index = None
             return
         self.label_index = labels.index(label)
-        heights = table.scores[:, self.label_index]
-        self.bars.setOpts(x0=table.starts, x1=table.ends, height=heights)
-        self.title.setText(f"{label}: score per {table.ends[0] - table.starts[0]:.2f}-s window")
-        self.title.setPos(float(table.starts[0]), 1.0)
+        heights = windows.scores[:, self.label_index]
+        self.bars.setOpts(x0=windows.starts, x1=windows.ends, height=heights)
+        self.title.setText(f"{label}: score per {windows.ends[0] - windows.starts[0]:.2f}-s window")
+        self.title.setPos(float(windows.starts[0]), 1.0)
 
     def mark(self, start: float, end: float) -> None:
         self.marker.setRegion((start, end))
         self.marker.show()
 
     def nearest_window(self, seconds: float) -> int | None:
-        if self.table is None or not len(self.table.starts):
+        if self.windows is None or not len(self.windows.starts):
             return None
-        centres = (self.table.starts + self.table.ends) / 2
+        centres = (self.windows.starts + self.windows.ends) / 2
         return int(np.argmin(np.abs(centres - seconds)))
 
     def _click(self, event) -> None:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.gui import workers
 from app.gui.dialogs import batch_jobs
 from app.gui.dialogs.batch_jobs import Options, Preflight, RunState
-from app.gui.long.events_panel import EXPORT_FORMATS
+from ast_core.run.exports import FORMAT_NAMES
 
 COLUMNS = ["File", "Duration (s)", "Top labels", "Error"]
 
@@ -96,7 +96,8 @@ class BatchDialog(QDialog):
         self.speed = QLabel("")
         self.export_table_button = QPushButton("Export table…")
         self.event_format = QComboBox()
-        self.event_format.addItems(list(EXPORT_FORMATS))
+        for fmt, name in FORMAT_NAMES.items():
+            self.event_format.addItem(name, fmt)
         self.export_events_button = QPushButton("Export events…")
         for b in (self.export_table_button, self.export_events_button):
             b.setEnabled(False)
@@ -280,7 +281,7 @@ class BatchDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Folder for the event files",
                                                   self.folder.text())
         if folder:
-            self.export_events(folder, EXPORT_FORMATS[self.event_format.currentText()][0])
+            self.export_events(folder, self.event_format.currentData())
 
     def export_events(self, folder: str, fmt: str) -> None:
         workers.start(batch_jobs.export_events, folder, list(self.results), fmt,

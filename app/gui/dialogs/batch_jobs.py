@@ -1,9 +1,10 @@
 """What the Batch dialog's workers compute (no Qt): pre-flight, the journaled run, exports.
 
-The run is the core's `ast_core.run.batch.run_batch` with `analyse_file`, the same as
-`ast-studio classify DIR`, so the dialog's table equals the command's. Results are journaled
-(one fsynced JSON line per file) in the user data folder under a key made of the file list,
-model and options, so Resume after a cancel or a crash skips what is finished.
+The run is the core's `ast_core.run.batch.run_batch` with `analyse_files`, the same as
+`ast-studio classify DIR`, so the dialog's table equals the command's (and each file's scores
+the main window's: one sliding-window scorer, whether events are asked for or not). Results
+are journaled (one fsynced JSON line per file) in the user data folder under a key made of the
+file list, model and options, so Resume after a cancel or a crash skips what is finished.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SHORT_S = 0.1  # shorter files are listed as odd (they are zero-padded to the window)
+from ast_core.audio import SAMPLE_RATE
+
+SHORT_S = 0.1  # shorter files are listed as odd (a few frames, the rest of the input padding)
 
 
 @dataclass
@@ -83,7 +86,7 @@ def preflight(folder: str, recursive: bool) -> Iterator[float]:
             result.durations[path] = info.duration_s
             if info.duration_s < SHORT_S:
                 result.problems.append((path, f"very short ({info.duration_s * 1000:.1f} ms)"))
-            if info.sample_rate < 16_000:
+            if info.sample_rate < SAMPLE_RATE:
                 result.problems.append(
                     (path, f"{info.sample_rate} Hz: upsampled, no content above "
                      f"{info.sample_rate // 2} Hz"))

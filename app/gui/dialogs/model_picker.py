@@ -101,7 +101,7 @@ class ModelPicker(QDialog):
         self.installed.itemDoubleClicked.connect(lambda _item: self._use())
         self.download_button.clicked.connect(self.download_selected)
         self.cancel_button.clicked.connect(self._cancel.set)
-        self.import_file_button.clicked.connect(self._ask_import_file)
+        self.import_file_button.clicked.connect(self.ask_import_file)
         self.import_folder_button.clicked.connect(self._ask_import_folder)
         self.train_button.clicked.connect(self.train_requested)
         self.refresh()
@@ -135,15 +135,6 @@ class ModelPicker(QDialog):
             "No model is installed yet: download one below, import a file, or train your own."
         )
         self.use_button.setEnabled(bool(models))
-
-    def installed_names(self) -> list[str]:
-        return [self.installed.item(i).text().split("  —  ")[0]
-                for i in range(self.installed.count())]
-
-    def select_installed(self, name: str) -> None:
-        for i in range(self.installed.count()):
-            if self.installed.item(i).text().startswith(name + "  —  "):
-                self.installed.setCurrentRow(i)
 
     def _use(self) -> None:
         item = self.installed.currentItem()
@@ -195,7 +186,8 @@ class ModelPicker(QDialog):
         self.download_button.setEnabled(True)
 
     # ------------------------------------------------------------ import
-    def _ask_import_file(self) -> None:
+    def ask_import_file(self) -> None:
+        """Ask for a `.pth` / `.pt` / `.safetensors` file and import it."""
         path, _ = QFileDialog.getOpenFileName(
             self, "Import a model file", str(Path.home()),
             "AST weights (*.pth *.pt *.safetensors);;All files (*)")

@@ -1,8 +1,9 @@
 """Record from a microphone: device chooser, level meter, start/stop, then use or save the take.
 
-The dialog owns a `Recorder`; a 50-ms timer drains its ring buffer and draws the level. When the
-user presses Use, `recorded(samples, rate)` hands the take to the window, which treats it like
-an opened file.
+The dialog owns a `Take` (`ast_core.live.take`: the same `MicStream` and ring as live mode, kept
+whole); a 50-ms timer reads what arrived to draw the level and the length. When the user
+presses Use, `recorded(samples, rate)` hands the take, at the device's rate, to the window,
+which resamples it in a worker and treats it like an opened file.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.dialogs import recorder as rec
-from app.gui.dialogs.recorder import NoInputDevice, Recorder, peak_dbfs
+from ast_core.audio import SAMPLE_RATE
+from ast_core.live.microphone import NO_MICROPHONE, LiveError, input_devices
+from ast_core.live.take import MAX_TAKE_S, Take, peak_dbfs
 
 
 class RecordDialog(QDialog):
@@ -58,9 +60,11 @@ class RecordDialog(QDialog):
         layout.addWidget(self.start_button)
         layout.addWidget(self.stop_button)
         layout.addWidget(self.buttons)
-        self.recorder: Recorder | None = None
+        self.max_seconds = MAX_TAKE_S  # a take stops by itself at this length
+        self.take: Take | None = None
         self.samples = np.zeros(0, np.float32)
-        self.rate = 16_000
+        self.rate = SAMPLE_RATE
+        self._problem: str | None = None  # why there is no device to record from
         self._timer = QTimer(self)
         self._timer.setInterval(50)
         self._timer.timeout.connect(self._tick)
@@ -72,16 +76,17 @@ class RecordDialog(QDialog):
 
     def _fill_devices(self, preferred: str) -> None:
         try:
-            devices = rec.input_devices()
-        except Exception as e:  # PortAudio itself failed to start
-            devices = []
-            self.message.setText(f"The audio system could not be opened: {e}")
+            devices = input_devices()
+        except LiveError as e:  # PortAudio itself failed to start
+            devices, self._problem = [], str(e)
+        else:
+            self._problem = None if devices else NO_MICROPHONE
         for d in devices:
             self.device.addItem(d.name, d.index)
         if preferred:
             self.device.setCurrentText(preferred)
-        if not devices:
-            self.message.setText(str(NoInputDevice()))
+        if self._problem:
+            self.message.setText(self._problem)
             self.start_button.setEnabled(False)
 
     @property
@@ -89,15 +94,15 @@ class RecordDialog(QDialog):
         return self.device.count() > 0
 
     def start(self) -> None:
+        take = Take(self.device.currentData(), self.max_seconds)
         try:
-            self.recorder = Recorder(self.device.currentData())
-            self.recorder.start()
-        except Exception as e:  # no device, device busy, unsupported format…
-            self.recorder = None
+            take.start()
+        except LiveError as e:  # no device, device busy, unsupported format…
             self.message.setText(str(e))
             self.failed.emit(e)
             return
-        self.message.setText("Recording…")
+        self.take = take
+        self.message.setText(f"Recording… (up to {self.max_seconds / 60:g} min)")
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.use_button.setEnabled(False)
@@ -105,37 +110,51 @@ class RecordDialog(QDialog):
         self._timer.start()
 
     def _tick(self) -> None:
-        if self.recorder is None:
+        take = self.take
+        if take is None:
             return
-        chunk = self.recorder.drain()
+        chunk = take.new_audio()
         if len(chunk):
             self.level.setValue(max(-60, round(peak_dbfs(chunk))))
-        self.time.setText(f"{self.recorder.seconds:.1f} s")
+        self.time.setText(f"{take.seconds:.1f} s")
+        if take.full or take.failed:
+            self.stop()
 
     def stop(self) -> None:
         self._timer.stop()
-        if self.recorder is None:
+        take, self.take = self.take, None
+        if take is None:
             return
-        self.samples = self.recorder.stop()
-        self.rate = self.recorder.rate
-        dropped = self.recorder.ring.dropped
-        self.recorder = None
-        self.time.setText(f"{len(self.samples) / self.rate:.1f} s")
-        note = f" ({dropped} frames were dropped)" if dropped else ""
-        self.message.setText(f"Recorded {len(self.samples) / self.rate:.1f} s{note}.")
+        reason = take.failed
+        self.samples, self.rate = take.stop(), take.rate
+        seconds = len(self.samples) / self.rate
+        self.time.setText(f"{seconds:.1f} s")
+        if reason:
+            note = f" {reason}"
+        elif take.full:
+            note = f" That is the longest take ({self.max_seconds / 60:g} min)."
+        else:
+            note = ""
+        self.message.setText(f"Recorded {seconds:.1f} s.{note}")
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.use_button.setEnabled(len(self.samples) > 0)
         self.device.setEnabled(True)
 
     def _use(self) -> None:
-        if self.recorder is not None:
+        if self.take is not None:
             self.stop()
         if len(self.samples):
             self.recorded.emit(self.samples, self.rate)
         self.accept()
 
     def done(self, result: int) -> None:
-        if self.recorder is not None:
+        if self.take is not None:
             self.stop()
         super().done(result)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._problem:
+            problem = self._problem
+            QTimer.singleShot(0, lambda: self.failed.emit(LiveError(problem)))

@@ -74,7 +74,3 @@ class ConfusionTable(QTableWidget):
                 item.setBackground(QColor(*base, int(200 * share)))
                 self.setItem(i, j, item)
         self.resizeColumnsToContents()
-
-    def matrix(self) -> list[list[int]]:
-        return [[int(self.item(i, j).text()) for j in range(self.columnCount())]
-                for i in range(self.rowCount())]

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ast_core.live.streaming import Analysis, LiveConfig
+from ast_core.audio import SAMPLE_RATE
+from ast_core.live.analyzer import LiveConfig, LiveResult
 
 
 def _spin(low: float, high: float, value: float, step: float, suffix: str) -> QDoubleSpinBox:
@@ -102,9 +103,13 @@ class LiveControls(QWidget):
                   self.save_audio, self.fit_window):
             w.setEnabled(not running)
 
-    def show_cost(self, r: Analysis, shown_ms: float, overruns: int, rate: int) -> None:
-        resampled = "" if rate == 16_000 else f"<br>device at {rate} Hz, resampled to 16 kHz"
+    def show_cost(self, r: LiveResult, shown_ms: float, overruns: int, rate: int,
+                  compute: str) -> None:
+        """The cost of result `r`; `compute` says where the model runs ("bf16 on cpu")."""
+        resampled = ("" if rate == SAMPLE_RATE else
+                     f"<br>device at {rate} Hz, resampled to {SAMPLE_RATE / 1000:g} kHz")
         self.readout.setText(
+            f"model {compute}<br>"
             f"analysis {r.analysis_ms:.0f} ms per window<br>"
             f"real-time factor {r.rtf:.2f} (analysis / hop)<br>"
             f"latency {shown_ms:.0f} ms (sound → labels on screen)<br>"

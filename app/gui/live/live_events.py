@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import workers
-from ast_core.live.streaming import LiveEvent
+from ast_core.live.analyzer import LiveEvent
 
 COLUMNS = ["time_s", "label", "score", "clock", "snippet"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QListWidget, QSplitter, QVBoxLayout, QWidget
 
-from ast_core.live.streaming import Analysis
+from ast_core.live.analyzer import LiveResult
 
 HISTORY_S = 60.0
 MAX_ROWS = 12
@@ -36,7 +36,7 @@ class LabelHistory(pg.PlotWidget):
         self.image.clear()
         self.getAxis("left").setTicks([[]])
 
-    def add(self, result: Analysis) -> None:
+    def add(self, result: LiveResult) -> None:
         for name, _ in result.top:
             if name not in self.rows and len(self.rows) < MAX_ROWS:
                 self.rows.append(name)
@@ -71,7 +71,7 @@ class LivePanel(QWidget):
         self.top.clear()
         self.history.reset(labels, hop_s)
 
-    def show_result(self, result: Analysis) -> None:
+    def show_result(self, result: LiveResult) -> None:
         if result.changed or self.top.count() != len(result.top) or result.top:
             self.top.clear()
             self.top.addItems([f"{s:.2f}  {n}" for n, s in result.top] or ["(nothing above "

@@ -12,7 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-RATE = 16_000
+from ast_core.audio import SAMPLE_RATE
+
 MELS = 64
 
 
@@ -77,7 +78,7 @@ class LiveSpectrogram(pg.GraphicsLayoutWidget):
         self.addItem(bar)
         self.columns_drawn = 0  # total columns rolled in (tests watch it move)
         self.frames_drawn = 0  # image updates
-        self.reset(RATE)
+        self.reset(SAMPLE_RATE)
 
     def reset(self, rate: int) -> None:
         self.maker = ColumnMaker(rate)

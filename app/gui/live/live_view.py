@@ -1,10 +1,12 @@
 """Live mode: a window that tags what the microphone hears, with its cost shown.
 
 Threads (see ARCHITECTURE.md): the PortAudio callback fills `MicStream`'s ring; a 30-ms QTimer
-on the GUI thread rolls the newly arrived audio into the scrolling spectrogram; one worker runs
-`LiveAnalyzer.results` (always the newest window, stale ones dropped) and yields each `Analysis`
-back to the GUI thread, which shows the labels, the history, the events and the cost. The GUI
-adds its own step to the latency: "sound -> labels on screen" is measured when a result is shown.
+on the GUI thread rolls the newly arrived audio into the scrolling spectrogram; one worker loads
+the live model (`load_classifier` at the device and precision of the window's model, its input
+fitted to the window), runs `LiveAnalyzer.results` (always the newest window, stale ones
+dropped) and yields each `LiveResult` back to the GUI thread, which shows the labels, the
+history, the events and the cost. The GUI adds its own step to the latency: "sound -> labels on
+screen" is measured when a result is shown.
 """
 
 from __future__ import annotations
@@ -23,27 +25,22 @@ from app.gui.live.live_controls import LiveControls
 from app.gui.live.live_events import LiveEvents
 from app.gui.live.live_labels import LivePanel
 from app.gui.live.live_spectrogram import LiveSpectrogram
-from ast_core.live.streaming import (
-    Analysis,
-    LiveAnalyzer,
-    LiveError,
-    MicStream,
-    live_threads,
-    load_for_window,
-    torch_threads,
-)
+from ast_core.audio import SAMPLE_RATE
+from ast_core.live.analyzer import LiveAnalyzer, LiveResult
+from ast_core.live.microphone import NO_MICROPHONE, LiveError, MicStream, input_devices
+from ast_core.live.ring import RingCursor
+from ast_core.live.threads import live_threads, torch_threads
 
 FRAME_MS = 30  # spectrogram redraw interval (>= 30 frames per second)
-NO_DEVICE = ("No microphone was found: this computer has no audio input device. Connect one (or "
-             "enable it in the system's sound settings) and open Live again.")
 
 
 @dataclass
 class _Run:
-    """One Start…Stop: its stop flag and worker; results of an older run are ignored."""
+    """One Start…Stop: its stop flag, worker and model; results of an older run are ignored."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     worker: Any = None
+    classifier: Any = None  # the model this run scores with, once its worker has loaded it
 
     def should_stop(self) -> bool:  # Stop pressed, or the app closing (workers.wait_all)
         return self.stop.is_set() or (self.worker is not None and self.worker.abort_requested)
@@ -51,7 +48,7 @@ class _Run:
 
 class LiveWindow(QWidget):
     failed = Signal(object)  # an exception for the main window's error reporter
-    result_shown = Signal(object)  # each Analysis after it is on screen
+    result_shown = Signal(object)  # each LiveResult after it is on screen
 
     def __init__(self, classifier: Any, preferred_device: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -74,10 +71,11 @@ class LiveWindow(QWidget):
         layout.addLayout(side)
         self.mic: MicStream | None = None
         self.worker: Any = None
-        self.last: Analysis | None = None
+        self.last: LiveResult | None = None
         self.shown_latency_ms: list[float] = []
         self._run = _Run()
-        self._read = 0
+        self._drawn: RingCursor | None = None  # what the spectrogram has drawn of the mic's ring
+        self._problem: str | None = None  # why there is no device to listen to
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._draw)
@@ -94,17 +92,21 @@ class LiveWindow(QWidget):
     def has_device(self) -> bool:
         return self.controls.device.count() > 0
 
-    def _fill_devices(self, preferred: str) -> None:
-        from app.gui.dialogs import recorder
+    @property
+    def classifier_in_use(self) -> Any:
+        """The model the current (or last) run scores with; None until its worker loaded it."""
+        return self._run.classifier
 
+    def _fill_devices(self, preferred: str) -> None:
         try:
-            devices = [(d.index, d.name) for d in recorder.input_devices()]
-        except Exception as e:  # noqa: BLE001 - PortAudio itself failed to start
-            devices = []
-            self.controls.message.setText(f"The audio system could not be opened: {e}")
+            devices = [(d.index, d.name) for d in input_devices()]
+        except LiveError as e:  # PortAudio itself failed to start
+            devices, self._problem = [], str(e)
+        else:
+            self._problem = None if devices else NO_MICROPHONE
         self.controls.set_devices(devices, preferred)
-        if not devices:
-            self.controls.message.setText(NO_DEVICE)
+        if self._problem:
+            self.controls.message.setText(self._problem)
 
     def start(self) -> None:
         if self.running:
@@ -123,7 +125,8 @@ class LiveWindow(QWidget):
         except LiveError as e:
             self._fail(e)
             return
-        self.mic, self._run, self._read = mic, _Run(), mic.ring.stamp[0]
+        self.mic, self._run = mic, _Run()
+        self._drawn = RingCursor(mic.ring, mic.ring.written)
         self.spectrogram.reset(mic.rate)
         self.panel.reset(labels, config.hop_s)
         analyzer = LiveAnalyzer(self.classifier, mic, config)
@@ -133,8 +136,9 @@ class LiveWindow(QWidget):
                                                  on_yield=lambda r: self._show(r, run),
                                                  on_error=lambda e: self._fail(e, run))
         self.controls.set_running(True)
-        note = "" if mic.rate == 16_000 else (f" The device does not offer 16 kHz: capturing at "
-                                               f"{mic.rate} Hz and resampling.")
+        note = "" if mic.rate == SAMPLE_RATE else (
+            f" The device does not offer {SAMPLE_RATE / 1000:g} kHz: capturing at {mic.rate} Hz "
+            "and resampling.")
         self.controls.message.setText("Listening…" + note)
         self.timer.start()
 
@@ -142,10 +146,14 @@ class LiveWindow(QWidget):
     def _analyse(analyzer: LiveAnalyzer, run: _Run, fit: bool):  # worker thread
         try:
             with torch_threads(live_threads()):  # files use every core; live leaves one free
-                if fit:  # a copy of the model whose input is the window (see load_for_window)
-                    fitted = load_for_window(analyzer.scorer.name, analyzer.config.window_s,
-                                             str(analyzer.scorer.device))
+                if fit:  # the same model, device and precision, its input cut to the window
+                    from ast_core.run.loading import load_classifier
+
+                    model = analyzer.scorer
+                    fitted = load_classifier(model.name, str(model.device), model.precision,
+                                             window_s=analyzer.config.window_s)
                     analyzer = LiveAnalyzer(fitted, analyzer.source, analyzer.config)
+                run.classifier = analyzer.scorer
                 analyzer.warm_up()
                 yield from analyzer.results(run.should_stop)
         finally:
@@ -172,16 +180,13 @@ class LiveWindow(QWidget):
         self.failed.emit(exc)
 
     def _draw(self) -> None:  # GUI timer: only the audio that arrived since the last frame
-        mic = self.mic
-        if mic is None:
+        if self.mic is None or self._drawn is None:
             return
-        end = mic.ring.stamp[0]
-        n = min(end - self._read, mic.ring.capacity)
-        self._read = end
-        if n > 0:
-            self.spectrogram.push(mic.ring.read(end, n))
+        new = self._drawn.new()
+        if len(new):
+            self.spectrogram.push(new)
 
-    def _show(self, r: Analysis, run: _Run | None = None) -> None:
+    def _show(self, r: LiveResult, run: _Run | None = None) -> None:
         if self.mic is None or (run is not None and run is not self._run):
             return  # a result that was under way when Stop was pressed
         shown_ms = (time.monotonic() - r.capture_time) * 1000
@@ -191,7 +196,8 @@ class LiveWindow(QWidget):
             del self.shown_latency_ms[:-1000]
         self.panel.show_result(r)
         self.events.add(r.events)
-        self.controls.show_cost(r, shown_ms, self.mic.overruns, self.mic.rate)
+        self.controls.show_cost(r, shown_ms, self.mic.overruns, self.mic.rate,
+                                _compute(self.classifier_in_use))
         self.result_shown.emit(r)
 
     def latency_p(self, q: float) -> float | None:
@@ -200,9 +206,15 @@ class LiveWindow(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        if not self.has_device:
-            QTimer.singleShot(0, lambda: self.failed.emit(LiveError(NO_DEVICE)))
+        if self._problem:
+            problem = self._problem
+            QTimer.singleShot(0, lambda: self.failed.emit(LiveError(problem)))
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.stop()
         super().closeEvent(event)
+
+
+def _compute(classifier: Any) -> str:
+    """"bf16 on cpu": the precision and device a live model runs at."""
+    return f"{getattr(classifier, 'precision', '?')} on {getattr(classifier, 'device', '?')}"

@@ -26,12 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-EXPORT_FORMATS = {  # combo text -> (format, file-dialog filter)
-    "CSV": ("csv", "CSV (*.csv)"),
-    "JSON": ("json", "JSON (*.json)"),
-    "Raven selection table": ("raven", "Raven selection table (*.txt)"),
-    "Audacity labels": ("audacity", "Audacity labels (*.txt)"),
-}
+from ast_core.run.exports import FORMAT_NAMES, SUFFIXES
+
+_NO_FILE = "Open a long recording to see its events."
 
 
 def _spin(low: float, high: float, step: float, value: float, suffix: str = "") -> QDoubleSpinBox:
@@ -53,10 +50,10 @@ class EventsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.file_label = QLabel("Open a long recording to see its events.")
+        self.file_label = QLabel(_NO_FILE)
         self.file_label.setWordWrap(True)
-        self.window = _spin(0.0, 60.0, 0.5, 0.0, " s")
-        self.window.setSpecialValueText("model's window")
+        self.window_length = _spin(0.0, 60.0, 0.5, 0.0, " s")
+        self.window_length.setSpecialValueText("model's window")
         self.hop = _spin(0.0, 60.0, 0.25, 0.0, " s")
         self.hop.setSpecialValueText("half the window")
         self.score_button = QPushButton("Score again")
@@ -77,7 +74,8 @@ class EventsPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.count = QLabel("")
         self.export_format = QComboBox()
-        self.export_format.addItems(list(EXPORT_FORMATS))
+        for fmt, name in FORMAT_NAMES.items():
+            self.export_format.addItem(name, fmt)
         self.export_button = QPushButton("Export events…")
         self.export_button.setEnabled(False)
         self.events: list = []
@@ -85,7 +83,7 @@ class EventsPanel(QWidget):
         self.stem = "events"
 
         form = QFormLayout()
-        form.addRow("Window", self.window)
+        form.addRow("Window", self.window_length)
         form.addRow("Hop", self.hop)
         buttons = QHBoxLayout()
         buttons.addWidget(self.score_button)
@@ -104,7 +102,7 @@ class EventsPanel(QWidget):
         layout.setStretchFactor(self.table, 1)
 
         self.score_button.clicked.connect(
-            lambda: self.score_requested.emit(self.window.value(), self.hop.value()))
+            lambda: self.score_requested.emit(self.window_length.value(), self.hop.value()))
         self.cancel_button.clicked.connect(self.cancel_requested)
         for s in (self.threshold, self.min_duration, self.merge_gap):
             s.valueChanged.connect(self._options)
@@ -118,6 +116,11 @@ class EventsPanel(QWidget):
                                 "overview spectrogram; zoom in for detail)")
         self.stem = Path(name).stem
         self.set_events([])
+
+    def clear_file(self) -> None:
+        """No long recording on screen: no events, the opening hint."""
+        self.set_events([])
+        self.file_label.setText(_NO_FILE)
 
     def set_scoring(self, running: bool, text: str = "") -> None:
         self.cancel_button.setEnabled(running)
@@ -156,9 +159,8 @@ class EventsPanel(QWidget):
             self.event_chosen.emit(self.events[row])
 
     def ask_export(self) -> None:
-        fmt, filt = EXPORT_FORMATS[self.export_format.currentText()]
-        from ast_core.run.exports import SUFFIXES
-
+        fmt = self.export_format.currentData()
+        filt = f"{FORMAT_NAMES[fmt]} (*{Path(SUFFIXES[fmt]).suffix})"
         start = str(Path(self.last_folder) / (self.stem + SUFFIXES[fmt]))
         path, _ = QFileDialog.getSaveFileName(self, "Export events", start, filt)
         if path:

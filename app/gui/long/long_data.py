@@ -3,8 +3,9 @@
 A long recording is never decoded whole here: the overview spectrogram and waveform envelope
 are computed in one pass over the blocks at reduced time resolution (max over groups of 10-ms
 frames, so short sounds stay visible), full-resolution detail only for the range on screen
-(seeking there with `read_range`), scores with the core's streaming `Classifier.score_blocks`,
-"Save as WAV" block by block. Memory is bounded by a block, not the file.
+(seeking there with `read_range`), scores with the core's streaming `Classifier.score_blocks`
+(the same sliding-window scorer as the window and `ast-studio classify`), "Save as WAV" block
+by block. Memory is bounded by a block, not the file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from app.gui.clip.analysis import LN_TO_DB, RATE, Clip, Envelope, Spectrogram, WindowTable
+from app.gui.widgets.audio_data import LN_TO_DB, Clip, Envelope, Spectrogram, decode
+from ast_core.audio import SAMPLE_RATE
+from ast_core.run.windows import WindowScores
 
 LONG_SECONDS = 600.0  # files longer than this open as long recordings
 OVERVIEW_FRAMES = 6000  # columns of the overview image at most
@@ -41,9 +44,9 @@ class Detail:
 
 @dataclass
 class Scores:
-    table: WindowTable
+    windows: WindowScores
     labels: list[str]
-    top: list[str]  # the file's top labels (highest window score first)
+    top: list[str]  # the file's top labels, best clip score (pooled as the core does) first
     window_s: float
     hop_s: float
     seconds: float  # how long the scan took
@@ -70,7 +73,6 @@ class Progress:
 
 def open_any(path: str | Path) -> Clip | LongFile:
     """A short file decoded whole (a `Clip`), or a long one only probed (a `LongFile`)."""
-    from app.gui.clip.analysis import decode
     from ast_core.audio.decode import probe
 
     info = probe(path)
@@ -139,7 +141,7 @@ def overview(lf: LongFile, classifier: Any | None) -> Iterator[float]:
     cfg = _fbank_config(classifier)
     shift_s = cfg.frame_shift_ms / 1000
     pool = max(1, math.ceil(lf.duration_s / shift_s / OVERVIEW_FRAMES))
-    bucket = max(1, math.ceil(lf.duration_s * RATE / ENVELOPE_POINTS))
+    bucket = max(1, math.ceil(lf.duration_s * SAMPLE_RATE / ENVELOPE_POINTS))
     spec_pool = _Pool(pool, lambda x: x.max(axis=1))
     lo_pool = _Pool(bucket, lambda x: x.min(axis=1))
     hi_pool = _Pool(bucket, lambda x: x.max(axis=1))
@@ -154,11 +156,12 @@ def overview(lf: LongFile, classifier: Any | None) -> Iterator[float]:
     for frames, n in _stream_frames(enveloped(), cfg):
         cols.append(spec_pool.feed(frames))
         done += n
-        yield min(0.99, done / RATE / lf.duration_s)
+        yield min(0.99, done / SAMPLE_RATE / lf.duration_s)
     db = np.concatenate(cols + [spec_pool.feed(np.zeros((0, cfg.num_mel_bins)), last=True)])
     lo = np.concatenate(lows + [lo_pool.feed(np.zeros(0, np.float32), last=True)])
     hi = np.concatenate(highs + [hi_pool.feed(np.zeros(0, np.float32), last=True)])
-    t = (np.repeat(np.arange(len(lo)) * bucket, 2) + np.tile([0, bucket // 2], len(lo))) / RATE
+    t = np.repeat(np.arange(len(lo)) * bucket, 2) + np.tile([0, bucket // 2], len(lo))
+    t = t / SAMPLE_RATE
     env = Envelope(t, np.stack([lo, hi], axis=1).ravel(), float(max(-lo.min(), hi.max())))
     yield 1.0
     spec = Spectrogram((db * LN_TO_DB).astype(np.float32), shift_s * pool, cfg.num_mel_bins)
@@ -188,26 +191,26 @@ def score(
     progress: Progress,
     top_k: int = 5,
 ) -> Scores:
-    """Per-window scores of the whole file (streamed; raises `Cancelled` when cancelled)."""
+    """Per-window scores of the whole file (streamed; raises `Cancelled` when cancelled).
+
+    `window_s`/`hop_s` None: the core's defaults (the model's window, half-window hop).
+    """
     import time
 
     from ast_core.audio.decode import iter_blocks
 
-    window_s = window_s or classifier.window_seconds
-    hop_s = hop_s or window_s / 2
+    window_s, hop_s = classifier.window_and_hop(window_s, hop_s)
 
     def counted() -> Iterator[np.ndarray]:
         for block in iter_blocks(lf.path):
             yield block
-            progress.done_s += len(block) / RATE
+            progress.done_s += len(block) / SAMPLE_RATE
 
     t0 = time.perf_counter()
     ws = classifier.score_blocks(counted(), window_s, hop_s, cancelled=progress.cancelled)
-    table = WindowTable(ws.starts, ws.ends, ws.scores)
-    best = ws.scores.max(axis=0) if len(ws.scores) else np.zeros(len(classifier.labels))
+    best = ws.pooled(classifier.label_mode)
     top = [classifier.labels[i] for i in np.argsort(-best, kind="stable")[:top_k]]
-    return Scores(table, list(classifier.labels), top, window_s, hop_s,
-                  time.perf_counter() - t0)
+    return Scores(ws, list(classifier.labels), top, window_s, hop_s, time.perf_counter() - t0)
 
 
 def save_wav(lf: LongFile, path: str, progress: Progress) -> str:
@@ -221,17 +224,17 @@ def save_wav(lf: LongFile, path: str, progress: Progress) -> str:
             if progress.cancelled():
                 raise Cancelled(f"saving {lf.name} was cancelled")
             yield block
-            progress.done_s += len(block) / RATE
+            progress.done_s += len(block) / SAMPLE_RATE
 
-    return str(save_wav_blocks(path, counted(), RATE))
+    return str(save_wav_blocks(path, counted(), SAMPLE_RATE))
 
 
 def find_events(scores: Scores, threshold: float, min_duration_s: float, merge_gap_s: float):
     """Events (ast_core `Event`s) of every label from the window scores."""
     from ast_core.run.events import detect_events
 
-    t = scores.table
-    return detect_events(t.starts, t.ends, t.scores, scores.labels, threshold, min_duration_s,
+    w = scores.windows
+    return detect_events(w.starts, w.ends, w.scores, scores.labels, threshold, min_duration_s,
                          merge_gap_s)
 
 

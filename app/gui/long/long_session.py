@@ -57,10 +57,6 @@ class LongSession(QObject):
         self._save_timer.timeout.connect(
             lambda: self._saving is not None and self.save_progress.emit(self._saving.fraction))
 
-    @property
-    def busy(self) -> bool:
-        return self._progress is not None
-
     def _current(self, gen: int) -> bool:
         return gen == self._generation
 
@@ -175,10 +171,6 @@ class LongSession(QObject):
                       on_result=lambda d: gen == self._detail_gen and self._current(file_gen)
                       and self.detail_ready.emit(d),
                       on_error=lambda e: self.failed.emit(e, "Detail"))
-
-    @property
-    def saving(self) -> bool:
-        return self._saving is not None
 
     def save_wav(self, path: str) -> None:
         """Write the file as a 16-kHz WAV to `path` in a worker, block by block (a save still

@@ -50,10 +50,10 @@ class LongTimeline(pg.PlotWidget):
         if scores is None:
             self.set_events([])
             return
-        t = scores.table
-        centres = (t.starts + t.ends) / 2
+        w = scores.windows
+        centres = (w.starts + w.ends) / 2
         for i, label in enumerate(labels or scores.top):
-            column = t.scores[:, scores.labels.index(label)]
+            column = w.scores[:, scores.labels.index(label)]
             pen = pg.mkPen(COLORS[i % len(COLORS)], width=1.5)
             curve = pg.PlotDataItem(centres, column, pen=pen, name=label,
                                     autoDownsample=True, downsampleMethod="peak")

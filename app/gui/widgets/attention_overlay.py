@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSlider, QWidget
 
-from app.gui.clip.analysis import Attention
+from app.gui.widgets.audio_data import Attention
 
 SOURCES = ["last layer", "rollout"]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-RATE = 16_000
+from ast_core.audio import SAMPLE_RATE
 
 
 class FileStream:
@@ -28,7 +28,7 @@ class FileStream:
         self,
         path: str,
         start_s: float,
-        rate: int = RATE,
+        rate: int = SAMPLE_RATE,
         chunk_s: float = 4.0,
         ahead_s: float = 12.0,
         read: Callable[[str, float, float, int], np.ndarray] | None = None,

@@ -11,6 +11,8 @@ import math
 
 import pyqtgraph as pg
 
+from ast_core.audio import SAMPLE_RATE
+
 LOW_HZ = 20.0
 _TICKS_HZ = [50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000]
 _MINOR_HZ = [150, 250, 400, 700, 1500, 2500, 3500, 7000]
@@ -24,14 +26,14 @@ def mel_to_hz(mel: float) -> float:
     return 700.0 * math.expm1(mel / 1127.0)
 
 
-def hz_to_row(hz: float, num_mels: int = 128, sample_rate: int = 16_000) -> float:
+def hz_to_row(hz: float, num_mels: int = 128, sample_rate: int = SAMPLE_RATE) -> float:
     """Image row coordinate (bin centres at i + 0.5) where frequency `hz` lies."""
     low, high = hz_to_mel(LOW_HZ), hz_to_mel(sample_rate / 2)
     delta = (high - low) / (num_mels + 1)
     return (hz_to_mel(hz) - low) / delta - 0.5
 
 
-def row_to_hz(row: float, num_mels: int = 128, sample_rate: int = 16_000) -> float:
+def row_to_hz(row: float, num_mels: int = 128, sample_rate: int = SAMPLE_RATE) -> float:
     low, high = hz_to_mel(LOW_HZ), hz_to_mel(sample_rate / 2)
     delta = (high - low) / (num_mels + 1)
     return mel_to_hz(low + (row + 0.5) * delta)
@@ -44,7 +46,7 @@ def format_hz(hz: float) -> str:
 class MelAxis(pg.AxisItem):
     """Left axis of the spectrogram: mel-bin coordinates, Hz labels at mel-spaced positions."""
 
-    def __init__(self, num_mels: int = 128, sample_rate: int = 16_000, **kwargs):
+    def __init__(self, num_mels: int = 128, sample_rate: int = SAMPLE_RATE, **kwargs):
         super().__init__("left", **kwargs)
         self.num_mels, self.sample_rate = num_mels, sample_rate
         self.setLabel("Frequency", units="Hz, mel scale")

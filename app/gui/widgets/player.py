@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ast_core.audio import SAMPLE_RATE
+
 
 class _Samples:
     """A clip in memory as a source: `read` and `finished` like `FileStream`'s."""
@@ -42,7 +44,7 @@ class Player(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._source: Any = None
-        self._rate = 16_000
+        self._rate = SAMPLE_RATE
         self._offset_s = 0.0
         self._played = 0  # frames given to the sound card since the start (silence not counted)
         self._stream: Any = None
@@ -103,7 +105,7 @@ class Player(QObject):
                 self.failed.emit(error)
 
     def stop(self) -> None:
-        if self._stream is None:
+        if not self.playing:
             return
         self._timer.stop()
         stream, self._stream = self._stream, None

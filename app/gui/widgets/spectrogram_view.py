@@ -11,8 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
-from app.gui.clip.analysis import Spectrogram
 from app.gui.widgets.attention_overlay import AttentionOverlay
+from app.gui.widgets.audio_data import Spectrogram
 from app.gui.widgets.mel_axis import MelAxis
 
 COLORMAPS = ["viridis", "magma", "inferno", "plasma", "cividis", "turbo", "CET-L1"]

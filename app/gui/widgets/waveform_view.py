@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from app.gui.clip.analysis import Envelope
+from app.gui.widgets.audio_data import Envelope
 
 
 class WaveformView(pg.PlotWidget):

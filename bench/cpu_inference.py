@@ -1,4 +1,6 @@
-"""`ast-studio bench`: our AST against transformers' on the same weights, in one run.
+"""`ast-studio bench` (its default section): our AST against transformers' on the CPU, same
+weights, one run: ms per clip for the model alone, clips/s for a folder of WAV files, and how
+near the model comes to the machine's matmul rate.
 
 Reports medians after warm-up; the ratios are the numbers to compare across machines. With no
 model given, random base384 weights are used: fine for timing, meaningless as predictions.
@@ -6,55 +8,19 @@ model given, random base384 weights are used: fine for timing, meaningless as pr
 
 from __future__ import annotations
 
-import platform
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 import torch
 
 from ast_core.accel import onednn
+from ast_core.audio import SAMPLE_RATE
 from ast_core.audio.features import PRESETS, compute_fbank
-from ast_core.model.checkpoints import load_model, save_model
-from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
-from ast_core.run.classifier import Classifier
-from ast_core.store.model_store import resolve
-
-
-def _median_ms(
-    fns: dict[str, Callable[[], object]], repeats: int, warmup: bool = True
-) -> dict[str, float]:
-    """Median ms of each of `fns` (after one warm-up call each), timed in turn round by round,
-    so that the host's drift and bursts (a shared machine) hit them all alike."""
-    for fn in fns.values() if warmup else ():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - t0) * 1000)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cpu": cpu,
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-    }
+from ast_core.model.transformer import ModelConfig
+from ast_core.run.loading import load_classifier
+from bench.common import agreement, bench_signals, machine, median_ms, model_folder, model_input
 
 
 def model_gflop(cfg: ModelConfig) -> float:
@@ -82,43 +48,19 @@ def matmul_gflops(dtype: torch.dtype, rows: int, dim: int, repeats: int = 9) -> 
     else:
         fn = partial(torch.nn.functional.linear, x, w)
     with torch.inference_mode():
-        ms = _median_ms({"ms": fn}, repeats)["ms"]
+        ms = median_ms({"ms": fn}, repeats)["ms"]
     return 2 * rows * dim * 4 * dim / ms / 1e6
 
 
-def bench_signals(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
-    """Three deterministic clips `(3, samples)`: noise, a tone with harmonics, a chirp."""
-    t = np.arange(int(seconds * rate)) / rate
-    rng = np.random.default_rng(0)
-    noise = 0.1 * rng.standard_normal(t.size)
-    tone = sum(0.2 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 6))
-    chirp = 0.3 * np.sin(2 * np.pi * (100 + 300 * t) * t)
-    return np.stack([noise, tone, chirp]).astype(np.float32)
-
-
-def random_model_folder(size: str, path: Path, stride: int = 10) -> Path:
-    """Random AudioSet-shaped weights of `size`, for timing only (never offered to users)."""
-    torch.manual_seed(0)
-    cfg = ModelConfig.for_size(size, target_length=1024, fstride=stride, tstride=stride)
-    model = AudioSpectrogramTransformer(cfg)
-    return save_model(path, model, [f"class {i}" for i in range(527)], PRESETS["audioset"])
-
-
-def _model_folder(model_source: str | None, size: str, tmp: Path, stride: int) -> tuple[Path, str]:
-    if model_source:
-        return resolve(model_source), str(model_source)
-    name = f"random {size} stride {stride} weights (timing only)"
-    return random_model_folder(size, tmp, stride), name
-
-
 def bench_model(folder: Path, repeats: int) -> dict:
-    """ms per clip at batch 1: ours fp32, ours at the default precision, transformers sdpa."""
-    fp32 = Classifier(load_model(folder), "cpu", precision="fp32")
-    fast = Classifier(load_model(folder), "cpu", precision="auto")
-    int8 = Classifier(load_model(folder), "cpu", precision="int8")
+    """ms per clip at batch 1, model only: ours in fp32, at the default precision and in int8,
+    transformers (sdpa, fp32); the scores' agreement and how near the matmul floor ours is."""
+    fp32 = load_classifier(folder, "cpu", precision="fp32")
+    fast = load_classifier(folder, "cpu", precision="auto")
+    int8 = load_classifier(folder, "cpu", precision="int8")
     wavs = bench_signals(fast.window_seconds)
-    x32 = fp32._inputs(wavs[:1])
-    xf = fast._inputs(wavs[:1])
+    x32 = model_input(fp32, wavs[:1])
+    xf = model_input(fast, wavs[:1])
     out = {
         "tokens": fp32.model.cfg.num_patches + fp32.model.cfg.num_prefix_tokens,
         "precision": fast.precision,
@@ -133,11 +75,11 @@ def bench_model(folder: Path, repeats: int) -> dict:
     except ImportError:
         out["reference"] = "transformers not installed"
         with torch.inference_mode():
-            return out | _median_ms(timed, repeats)
+            return out | median_ms(timed, repeats)
     ref = ASTForAudioClassification.from_pretrained(folder, attn_implementation="sdpa").eval()
     timed["transformers_sdpa_fp32_ms"] = lambda: ref(x32).logits
     with torch.inference_mode():
-        out.update(_median_ms(timed, repeats))
+        out.update(median_ms(timed, repeats))
         out["max_abs_logit_diff_fp32"] = (ref(x32).logits - fp32.model(x32)).abs().max().item()
     out["agreement"] = agreement(fp32, fast, wavs)
     out["int8_agreement"] = agreement(fp32, int8, wavs)
@@ -159,30 +101,19 @@ def hardware_limit(cfg: ModelConfig, dtype: torch.dtype, ours_ms: float) -> dict
     }
 
 
-def agreement(reference: Classifier, other: Classifier, wavs: np.ndarray) -> dict:
-    """How far `other`'s scores are from `reference`'s on the clips `(clips, samples)`."""
-    a, b = reference.score_batch(wavs), other.score_batch(wavs)
-    return {
-        "clips": len(wavs),
-        "max_score_diff": float(np.abs(a - b).max()),
-        "top5_identical": bool((np.argsort(-a, 1)[:, :5] == np.argsort(-b, 1)[:, :5]).all()),
-    }
-
-
 def bench_folder(folder: Path, clips: int, tmp: Path, rounds: int = 3) -> dict:
     """10-s clips per second for a folder of WAV files, decode and features included: the
     median of `rounds` passes over the folder, ours and transformers in turn."""
     from ast_core.run.batch import analyse_files, run_batch
 
-    rate = 16_000
     wavs = bench_signals(10.0)
     paths = []
     for i in range(clips):
         paths.append(str(tmp / f"clip{i:03d}.wav"))
-        sf.write(paths[-1], wavs[i % len(wavs)], rate, subtype="PCM_16")
+        sf.write(paths[-1], wavs[i % len(wavs)], SAMPLE_RATE, subtype="PCM_16")
     passes = {}
     for precision, key in (("auto", "ours"), ("int8", "ours_int8")):
-        clf = Classifier(load_model(folder), "cpu", precision=precision)
+        clf = load_classifier(folder, "cpu", precision=precision)
         analyse_files(clf, paths[:1])  # warm-up
         passes[key] = partial(
             run_batch, partial(analyse_files, clf), paths, clf.name, group=clf.clips_per_pass
@@ -196,14 +127,15 @@ def bench_folder(folder: Path, clips: int, tmp: Path, rounds: int = 3) -> dict:
         def reference(files: list[str]) -> None:  # what a transformers user writes (no ffmpeg)
             for path in files:
                 audio, _ = sf.read(path, dtype="float32")
+                x = fe(audio, sampling_rate=SAMPLE_RATE, return_tensors="pt")
                 with torch.inference_mode():
-                    ref(**fe(audio, sampling_rate=rate, return_tensors="pt")).logits.sigmoid()
+                    ref(**x).logits.sigmoid()
 
         reference(paths[:1])  # warm-up
         passes["transformers"] = partial(reference, paths)
     except ImportError:
         pass
-    seconds = _median_ms(passes, rounds, warmup=False)
+    seconds = median_ms(passes, rounds, warmup=False)
     out: dict = {"clips": clips, "clip_seconds": 10.0, "rounds": rounds}
     out |= {f"{key}_clips_per_s": clips / (ms / 1000) for key, ms in seconds.items()}
     if "transformers" in seconds:
@@ -211,7 +143,7 @@ def bench_folder(folder: Path, clips: int, tmp: Path, rounds: int = 3) -> dict:
     return out
 
 
-def run_bench(
+def run_cpu_bench(
     model_source: str | None = None,
     size: str = "base384",
     repeats: int = 5,
@@ -221,13 +153,13 @@ def run_bench(
     """The model and folder sections of `ast-studio bench` (see README for the fields)."""
     fbank_cfg = PRESETS["audioset"]
     wav = torch.from_numpy(bench_signals(10.0)[0])
-    fbank = _median_ms({"ms": lambda: compute_fbank(wav[None], fbank_cfg)}, repeats)
+    fbank = median_ms({"ms": lambda: compute_fbank(wav[None], fbank_cfg)}, repeats)
     report: dict = {
         "machine": machine(),
         "fbank_ms_per_10s": fbank["ms"],
     }
     with tempfile.TemporaryDirectory() as tmp:
-        folder, name = _model_folder(model_source, size, Path(tmp) / "model", stride)
+        folder, name = model_folder(model_source, size, Path(tmp) / "model", stride)
         report["weights"] = name
         report["model"] = bench_model(folder, repeats)
         if folder_clips:

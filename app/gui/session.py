@@ -4,6 +4,9 @@
 (model search and load, decode, display data, classification, attention of one window) and
 reports back only through signals. A generation counter drops results of clips or models that
 were replaced while their worker ran. No widgets here; `MainWindow` connects the signals.
+
+It sits above the product areas: a path it opens becomes a clip (`app.gui.clip`) or, when too
+long to decode whole, goes out as `long_opened` to the long view (`app.gui.long`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from PySide6.QtCore import QObject, Signal
 from app.gui import workers
 from app.gui.clip import analysis
 from app.gui.long import long_data
+from app.gui.widgets.audio_data import Clip
+from ast_core.audio.resample import resample
 
 
 class Session(QObject):
@@ -29,7 +34,7 @@ class Session(QObject):
     drawn = Signal(object, object)  # Spectrogram, Envelope
     classifying = Signal()
     progress = Signal(float)
-    classified = Signal(object)  # Analysis
+    classified = Signal(object)  # ClipAnalysis
     attention_ready = Signal(object)  # Attention
     failed = Signal(object, str)  # exception, title
     long_opened = Signal(object)  # long_data.LongFile: too long to decode whole (LongView)
@@ -43,8 +48,8 @@ class Session(QObject):
         self.classifier: Any = None  # an ast_core Classifier, only ever used inside workers
         self.model_path = ""
         self.model_state = "loading"  # "loading" | "ready" | "none"
-        self.clip: analysis.Clip | None = None
-        self.analysis: analysis.Analysis | None = None
+        self.clip: Clip | None = None
+        self.analysis: analysis.ClipAnalysis | None = None
         self._generation = 0
 
     def _next(self) -> int:
@@ -94,7 +99,7 @@ class Session(QObject):
                       on_result=lambda r: self._current(gen) and self._opened(r),
                       on_error=lambda e: self.failed.emit(e, "Open"))
 
-    def _opened(self, opened: analysis.Clip | long_data.LongFile) -> None:
+    def _opened(self, opened: Clip | long_data.LongFile) -> None:
         if isinstance(opened, long_data.LongFile):
             self.clip, self.analysis = None, None
             self._next()
@@ -105,12 +110,12 @@ class Session(QObject):
     def open_recording(self, samples: np.ndarray, rate: int) -> None:
         name = time.strftime("Recording %H:%M:%S")
         gen = self._next()
-        workers.start(analysis.to_model_rate, samples, rate,
+        workers.start(resample, samples, rate,  # the device's rate -> SAMPLE_RATE
                       on_result=lambda x: self._current(gen) and self.show_clip(
-                          analysis.Clip(name, x, None)),
+                          Clip(name, x, None)),
                       on_error=lambda e: self.failed.emit(e, "Record"))
 
-    def show_clip(self, clip: analysis.Clip) -> None:
+    def show_clip(self, clip: Clip) -> None:
         """Make `clip` current: draw it, then classify it when a model is ready."""
         self.clip, self.analysis = clip, None
         gen = self._next()
@@ -126,7 +131,7 @@ class Session(QObject):
                       on_result=lambda a: self._classified(gen, a),
                       on_error=lambda e: self.failed.emit(e, "Classify"))
 
-    def _classified(self, gen: int, result: analysis.Analysis) -> None:
+    def _classified(self, gen: int, result: analysis.ClipAnalysis) -> None:
         if self._current(gen):
             self.analysis = result
             self.classified.emit(result)

@@ -19,32 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ast_core.live.streaming import (
-    RATE,
-    LiveAnalyzer,
-    LiveConfig,
-    RealTimeFeeder,
-    live_threads,
-    load_for_window,
-    torch_threads,
-)
-
-
-def _random_model(folder: Path, size: str) -> Path:
-    """A random-init `size` AST shaped like the AudioSet models (10.24-s input; timing only)."""
-    import torch
-
-    from ast_core.audio.features import PRESETS
-    from ast_core.model.checkpoints import save_model
-    from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
-
-    fbank = PRESETS["audioset"]
-    cfg = ModelConfig.for_size(size, target_length=fbank.target_length)
-    torch.manual_seed(0)
-    model = AudioSpectrogramTransformer(cfg)
-    return save_model(folder / f"random-{size}", model,
-                      [f"class {i}" for i in range(cfg.num_labels)], fbank,
-                      {"note": "random weights: timing only"})
+from ast_core.audio import SAMPLE_RATE
+from ast_core.live.analyzer import LiveAnalyzer, LiveConfig
+from ast_core.live.feeder import RealTimeFeeder
+from ast_core.live.threads import live_threads, torch_threads
+from ast_core.run.loading import load_classifier
+from bench.common import random_model_folder
 
 
 def _stats(values: list[float]) -> dict:
@@ -63,7 +43,7 @@ def run_live_bench(model_source: str | None = None, window_s: float = 1.0, hop_s
 
     `threads`: torch threads during the run (default `live_threads()`, as listen and the app
     use); the previous setting is restored afterwards. `fit_window`: cut the model's input
-    to the window (`streaming.load_for_window`), as `listen --fit-window` does.
+    to the window (`load_classifier(..., window_s=...)`), as `listen --fit-window` does.
     """
     with torch_threads(threads or live_threads()):
         return _run(model_source, window_s, hop_s, seconds, size, device, fit_window)
@@ -73,17 +53,14 @@ def _run(model_source: str | None, window_s: float, hop_s: float, seconds: float
          device: str | None, fit_window: bool) -> dict:
     import torch
 
-    from ast_core.run.classifier import Classifier
-
     with tempfile.TemporaryDirectory() as tmp:
         timing_only = model_source is None
-        source = _random_model(Path(tmp), size) if timing_only else model_source
-        classifier = (load_for_window(str(source), window_s, device) if fit_window
-                      else Classifier.load(str(source), device))
+        source = random_model_folder(size, Path(tmp) / "model") if timing_only else model_source
+        classifier = load_classifier(str(source), device, window_s=window_s if fit_window else None)
         analyzer = LiveAnalyzer(classifier, None, LiveConfig(window_s=window_s, hop_s=hop_s))
         analyzer.warm_up()
         rng = np.random.default_rng(0)
-        feeder = RealTimeFeeder(0.05 * rng.standard_normal(10 * RATE).astype(np.float32))
+        feeder = RealTimeFeeder(0.05 * rng.standard_normal(10 * SAMPLE_RATE).astype(np.float32))
         analyzer.source = feeder
         feeder.start()
         results = []
@@ -96,7 +73,7 @@ def _run(model_source: str | None, window_s: float, hop_s: float, seconds: float
     steady = results[1:] or results  # the first analysis waits for the first hop of audio
     analysis = [r.analysis_ms for r in steady]
     return {
-        "model": "random base384 weights (timing only)" if timing_only else str(model_source),
+        "model": f"random {size} weights (timing only)" if timing_only else str(model_source),
         "timing_only": timing_only,
         "model_window_s": round(classifier.window_seconds, 3),
         "fit_window": fit_window,
@@ -126,14 +103,3 @@ def format_report(report: dict) -> str:
         f"analyses {report['analyses']}, dropped windows {report['dropped']}: {verdict}",
     ])
 
-
-if __name__ == "__main__":
-    import json
-    import sys
-
-    args = dict(a.split("=", 1) for a in sys.argv[1:])
-    rep = run_live_bench(args.get("model"), float(args.get("window", 1.0)),
-                         float(args.get("hop", 0.5)), float(args.get("seconds", 20)),
-                         fit_window=args.get("fit") == "1")
-    print(format_report(rep))
-    print(json.dumps(rep))

@@ -1,17 +1,20 @@
-"""Start-up time of the real app, measured from spawning the process (for `ast-studio bench`).
+"""`ast-studio bench --startup`: start-up time of the real app, from spawning its process.
 
 The child shows the main window (offscreen unless a display is set) with the given model and
 prints a line when the window is visible and another when the model is ready; the parent
-times both from the moment it spawned the child, so interpreter start-up is included.
+times both from the moment it spawned the child, so interpreter start-up is included. The
+child's code is a string run with `python -c`: bench sits below the app in the import layers
+and never imports it (nor Qt) itself.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench.common import child_env
 
 _CHILD = r"""
 import sys
@@ -43,12 +46,11 @@ app.exec()
 
 def startup_times(model_folder: str, runs: int = 2) -> dict:
     """Seconds to window visible and to model ready (median of `runs`, after one warm run)."""
-    env = dict(os.environ)
-    if not env.get("DISPLAY"):
-        env["QT_QPA_PLATFORM"] = "offscreen"
     visible, ready = [], []
     with tempfile.TemporaryDirectory() as data:
-        env["AST_STUDIO_DATA_DIR"] = data
+        env = child_env(AST_STUDIO_DATA_DIR=data)
+        if not env.get("DISPLAY"):
+            env["QT_QPA_PLATFORM"] = "offscreen"
         for _ in range(runs + 1):  # the first run warms the disk cache
             t0 = time.perf_counter()
             child = subprocess.Popen(

@@ -3,7 +3,7 @@
 Every time is taken with the device synchronised, so it is what a caller waits for. Sections:
 per-clip latency at batch 1 and throughput at a larger batch (model only), agreement of our
 bf16 with fp32, a folder of 10-s WAV files (decode and features included) and one hour of audio.
-The CLI adds training samples/s (`bench.train`).
+The CLI adds training samples/s (`bench.training_speed`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ast_core.model.checkpoints import load_model
-from ast_core.run.classifier import Classifier
-from bench.inference import _model_folder, agreement, bench_signals
+from ast_core.audio import SAMPLE_RATE
+from ast_core.run.loading import load_classifier
+from bench.common import (
+    agreement,
+    bench_signals,
+    model_folder,
+    model_input,
+    write_long_recording,
+)
 
 
 def _sync_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
@@ -47,12 +53,12 @@ def _reference(folder: Path, dtype: torch.dtype):
 
 def gpu_model(folder: Path, repeats: int, batch: int) -> dict:
     """Latency at batch 1 and clips/s at `batch`: ours (bf16, fp32) vs transformers (fp32, fp16)."""
-    ours = {p: Classifier(load_model(folder), "cuda", precision=p) for p in ("bf16", "fp32")}
+    ours = {p: load_classifier(folder, "cuda", precision=p) for p in ("bf16", "fp32")}
     refs = {"fp32": _reference(folder, torch.float32), "fp16": _reference(folder, torch.float16)}
     wavs = bench_signals(ours["fp32"].window_seconds)
     clip = wavs[:1]
     many = np.resize(wavs, (batch, wavs.shape[1]))
-    x1, xb = ours["fp32"]._inputs(clip), ours["fp32"]._inputs(many)
+    x1, xb = model_input(ours["fp32"], clip), model_input(ours["fp32"], many)
     out: dict = {"batch": batch}
     with torch.inference_mode():
         for p, clf in ours.items():  # end to end: features, model, scores back on the host
@@ -87,10 +93,10 @@ def gpu_folder(folder: Path, clips: int, tmp: Path) -> dict:
     from ast_core.run.batch import analyse_files, run_batch
 
     paths = []
-    for i, wav in enumerate(np.resize(bench_signals(10.0), (clips, 160_000))):
+    for i, wav in enumerate(np.resize(bench_signals(10.0), (clips, 10 * SAMPLE_RATE))):
         paths.append(str(tmp / f"clip{i:04d}.wav"))
-        sf.write(paths[-1], wav, 16_000, subtype="PCM_16")
-    clf = Classifier(load_model(folder), "cuda")
+        sf.write(paths[-1], wav, SAMPLE_RATE, subtype="PCM_16")
+    clf = load_classifier(folder, "cuda")
     out: dict = {"clips": clips, "precision": clf.precision}
     for group, key in ((1, "one_per_pass"), (clf.clips_per_pass, "batched")):
         analyse_files(clf, paths[:group])  # warm-up
@@ -105,7 +111,7 @@ def gpu_folder(folder: Path, clips: int, tmp: Path) -> dict:
 
     def reference(group: list[str]) -> None:  # soundfile, feature extractor, fp16 model
         audio = [sf.read(p, dtype="float32")[0] for p in group]
-        x = fe(audio, sampling_rate=16_000, return_tensors="pt")["input_values"]
+        x = fe(audio, sampling_rate=SAMPLE_RATE, return_tensors="pt")["input_values"]
         with torch.inference_mode():
             ref(x.to("cuda", torch.float16)).logits.sigmoid().cpu()
 
@@ -122,11 +128,9 @@ def gpu_folder(folder: Path, clips: int, tmp: Path) -> dict:
 
 
 def gpu_long(folder: Path, tmp: Path, hours: float = 1.0) -> dict:
-    """Seconds to score `hours` of 16-kHz audio window by window (model window, 50 % hop)."""
-    from bench.long import write_long_recording
-
+    """Seconds to score `hours` of audio window by window (model window, 50 % hop)."""
     audio = write_long_recording(tmp / "long.wav", hours * 3600)
-    clf = Classifier(load_model(folder), "cuda")
+    clf = load_classifier(folder, "cuda")
     t0 = time.perf_counter()
     ws = clf.score_file(audio)
     return {"hours": hours, "windows": len(ws.starts), "batch_size": clf.batch_size,
@@ -146,7 +150,7 @@ def run_gpu_bench(
         return {"error": "no CUDA device"}
     report: dict = {"device": torch.cuda.get_device_name(), "torch": torch.__version__}
     with tempfile.TemporaryDirectory() as tmp:
-        folder, report["weights"] = _model_folder(model_source, size, Path(tmp) / "m", stride)
+        folder, report["weights"] = model_folder(model_source, size, Path(tmp) / "m", stride)
         report["model"] = gpu_model(folder, repeats, batch)
         (Path(tmp) / "clips").mkdir()
         report["folder"] = gpu_folder(folder, folder_clips, Path(tmp) / "clips")

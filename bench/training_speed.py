@@ -1,4 +1,5 @@
-"""Training throughput: samples/s of forward + backward + AdamW step on random fbank input."""
+"""`ast-studio bench --train`: training samples/s (forward, backward, AdamW step) on random
+fbank input, no data loading."""
 
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ def training_throughput(
     amp: str = "fp32",
     device: str = "cpu",
 ) -> dict:
-    """Median-free simple rate over `steps` steps after one warm-up step (GPU synchronised)."""
+    """Samples/s over `steps` steps after one warm-up step (the GPU synchronised at both ends)."""
     if device == "cpu":
         keep_freed_memory()  # as `train` does
     torch.manual_seed(0)
     cfg = ModelConfig.for_size(size, target_length=target_length, num_labels=50)
     model = AudioSpectrogramTransformer(cfg).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    x = torch.randn(batch_size, target_length, 128, device=device)
-    y = torch.randint(0, 50, (batch_size,), device=device)
+    x = torch.randn(batch_size, target_length, cfg.num_mel_bins, device=device)
+    y = torch.randint(0, cfg.num_labels, (batch_size,), device=device)
     ctx = torch.autocast(device, dtype=torch.bfloat16) if amp == "bf16" else nullcontext()
 
     def step() -> None:

@@ -1,9 +1,9 @@
 """`ast-studio bench --long`: seconds and peak memory to analyse an hour of audio.
 
-The hour is generated on disk block by block (white noise with short 1-kHz beeps, 16 kHz mono
-16-bit WAV in a temporary folder), then scanned by the real streaming path
-(`Classifier.score_file`: decode in blocks, windows, batches) and turned into events, in a child
-process, so the reported peak resident memory is the scan's own and not this process's.
+The hour is generated on disk block by block (`common.write_long_recording`: white noise with
+short 1-kHz beeps, a mono 16-bit WAV in a temporary folder), then scanned by the real streaming
+path (`Classifier.score_file`: decode in blocks, windows, batches) and turned into events, in a
+child process, so the reported peak resident memory is the scan's own and not this process's.
 
 With no model given, a random-init base384 model with the AudioSet features is saved to a
 temporary folder: its scores mean nothing, the numbers are for timing only (the report says so).
@@ -12,80 +12,28 @@ temporary folder: its scores mean nothing, the numbers are for timing only (the 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-RATE = 16_000
-BLOCK_SECONDS = 60.0
+from bench.common import child_env, random_model_folder, write_long_recording
 
 
-def write_long_recording(
-    path: str | os.PathLike,
-    seconds: float,
-    beeps: Sequence[tuple[float, float]] = (),
-    noise_level: float = 0.05,
-    beep_level: float = 0.3,
-    beep_hz: float = 1000.0,
-    seed: int = 0,
-) -> Path:
-    """White noise with 1-kHz beeps at `(start_s, length_s)`, written block by block (16-bit WAV).
-
-    Memory stays at one block (a minute) whatever `seconds` is.
-    """
-    import soundfile as sf
-
-    path = Path(path)
-    rng = np.random.default_rng(seed)
-    total = round(seconds * RATE)
-    block = round(BLOCK_SECONDS * RATE)
-    with sf.SoundFile(path, "w", RATE, 1, subtype="PCM_16", format="WAV") as f:
-        for a in range(0, total, block):
-            b = min(total, a + block)
-            x = (noise_level * rng.standard_normal(b - a)).astype(np.float32)
-            for start_s, length_s in beeps:
-                s, e = round(start_s * RATE), round((start_s + length_s) * RATE)
-                lo, hi = max(s, a), min(e, b)
-                if lo < hi:
-                    t = np.arange(lo - s, hi - s) / RATE
-                    ramp = np.minimum(1.0, np.minimum(t, length_s - t) / 0.01)
-                    x[lo - a : hi - a] += beep_level * ramp * np.sin(2 * np.pi * beep_hz * t)
-            f.write(np.clip(x, -1.0, 1.0))
-    return path
-
-
-def _random_model(folder: Path) -> Path:
-    import torch
-
-    from ast_core.audio.features import PRESETS
-    from ast_core.model.checkpoints import save_model
-    from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
-
-    torch.manual_seed(0)
-    fbank = PRESETS["audioset"]
-    cfg = ModelConfig.for_size("base384", target_length=fbank.target_length)
-    model = AudioSpectrogramTransformer(cfg)
-    labels = [f"class {i}" for i in range(cfg.num_labels)]
-    return save_model(folder, model, labels, fbank, {"note": "random weights, timing only"})
-
-
-def _scan(
+def scan_in_child(
     model: str, audio: str, window_s: float | None, hop_s: float | None, precision: str
 ) -> dict:
-    """Child-process body: load, scan the file, detect events; report time and peak RSS."""
+    """The child process's part: load, scan the file, detect events; time and peak RSS."""
     import torch
 
-    from ast_core.run.classifier import Classifier
     from ast_core.run.events import detect_events
+    from ast_core.run.loading import load_classifier
 
     t0 = time.perf_counter()
-    clf = Classifier.load(model, precision=precision)
+    clf = load_classifier(model, precision=precision)
     load_s = time.perf_counter() - t0
     load_peak = peak_rss_mb()
     window_s = window_s or clf.window_seconds
@@ -151,15 +99,16 @@ def run_long_bench(
         generate_s = time.perf_counter() - t0
         note = "given model"
         if model_source is None:
-            model_source = str(_random_model(Path(tmp) / "random-base384"))
+            model_source = str(random_model_folder("base384", Path(tmp) / "random-base384"))
             note = "random-init base384 (AudioSet features): timing only, scores are meaningless"
         args = json.dumps([model_source, str(audio), window_s, hop_s, precision])
         code = (
-            "import json, sys; from bench.long import _scan; "
-            "print(json.dumps(_scan(*json.loads(sys.argv[1]))))"
+            "import json, sys; from bench.long_file import scan_in_child; "
+            "print(json.dumps(scan_in_child(*json.loads(sys.argv[1]))))"
         )
         proc = subprocess.run(
-            [sys.executable, "-c", code, args], capture_output=True, text=True, check=False
+            [sys.executable, "-c", code, args],
+            capture_output=True, text=True, check=False, env=child_env(),
         )
         if proc.returncode != 0:
             raise RuntimeError(f"long-file scan failed:\n{proc.stderr[-2000:]}")
