@@ -24,10 +24,6 @@ class ErrorReporter(QObject):
         self._box: QMessageBox | None = None
         self.history: list[str] = []
 
-    @property
-    def current_text(self) -> str | None:
-        return self._box.text() if self._box is not None else None
-
     def report(self, exc: BaseException, title: str = "AST Studio") -> None:
         """Show a worker's or a handler's exception; the core's own errors are shown as they are."""
         from ast_core.errors import AstStudioError  # core errors are Qt-free and torch-free
@@ -65,8 +61,3 @@ class ErrorReporter(QObject):
             self._box.deleteLater()
         self._box = None
         self._next()
-
-    def close_current(self) -> None:
-        """Close the box on screen (tests, and the next queued message follows)."""
-        if self._box is not None:
-            self._box.done(0)

@@ -35,6 +35,7 @@ def load_classifier(
         from ast_core.model.checkpoints import load_model
         from ast_core.run.classifier import Classifier
 
+    device = _checked_device(device, precision)
     source = model or default_model()
     if source is None:
         raise ModelError(no_model_message())
@@ -47,4 +48,32 @@ def load_classifier(
         frames = (round(window_s * fb.sample_rate) - length) // shift + 1
         if frames < fb.target_length:
             loaded = load_model(path, target_length=max(16, frames))
-    return Classifier(loaded, device or None, precision)
+    return Classifier(loaded, device, precision)
+
+
+def _checked_device(device: str | None, precision: str) -> str | None:
+    """`device` if this machine has it and `precision` runs there, else a `ModelError` that says
+    what to choose instead (never torch's own RuntimeError). int8 without a device runs on the CPU.
+    """
+    import torch
+
+    from ast_core.errors import ModelError
+    from ast_core.run.classifier import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if not device:
+        return "cpu" if precision == "int8" else None
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ModelError(f"unknown device {device!r}: choose cpu, cuda or mps") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ModelError("no CUDA GPU is usable here (no NVIDIA GPU or driver): choose the CPU")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ModelError("Apple's MPS is not available on this machine: choose the CPU")
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ModelError(f"device {device!r} is not supported: choose cpu, cuda or mps")
+    if precision == "int8" and kind != "cpu":
+        raise ModelError(f"int8 precision runs on the CPU only, not on {kind}")
+    return device

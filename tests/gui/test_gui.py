@@ -8,7 +8,14 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tests.support.audio_corpus import write_bad_corpus, write_tone
-from tests.support.gui_helpers import WAIT_MS, label_rows, make_window, wait_classified
+from tests.support.gui_helpers import (
+    WAIT_MS,
+    close_message,
+    label_rows,
+    make_window,
+    message_text,
+    wait_classified,
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +106,16 @@ def test_bad_file_message_and_app_keeps_working(qtbot, tiny_model, tmp_path, ton
     bad = write_bad_corpus(tmp_path / "bad")
     w = make_window(qtbot, tiny_model)
     w.open_files([str(bad["random_wav"])])
-    qtbot.waitUntil(lambda: w.errors.current_text is not None, timeout=WAIT_MS)
-    assert "not an audio file" in w.errors.current_text
-    assert str(bad["random_wav"].name) in w.errors.current_text
+    qtbot.waitUntil(lambda: message_text(w) is not None, timeout=WAIT_MS)
+    assert "not an audio file" in message_text(w)
+    assert str(bad["random_wav"].name) in message_text(w)
     w.open_files([str(bad["nan_float"])])  # a second error queues behind the first
     qtbot.waitUntil(lambda: len(w.errors._queue) == 1, timeout=WAIT_MS)
-    assert "not an audio file" in w.errors.current_text  # still one box at a time
-    w.errors.close_current()
-    assert "NaN" in w.errors.current_text
-    w.errors.close_current()
-    assert w.errors.current_text is None
+    assert "not an audio file" in message_text(w)  # still one box at a time
+    close_message(w)
+    assert "NaN" in message_text(w)
+    close_message(w)
+    assert message_text(w) is None
     w.open_files([str(tone_wav)])  # still alive and working
     wait_classified(qtbot, w)
     assert w.clip.path == str(tone_wav)

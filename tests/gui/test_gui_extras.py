@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.log import log_path, setup_logging
-from tests.support.gui_helpers import WAIT_MS, make_window, wait_classified
+from tests.support.gui_helpers import WAIT_MS, make_window, message_text, wait_classified
 
 
 def test_play_moves_the_cursor_then_stops(qtbot, alsa_file_mic, tiny_model, tone_wav):
@@ -31,8 +31,8 @@ def test_errors_go_to_the_log_file(qtbot, tmp_path):
     setup_logging()
     w = make_window(qtbot)
     w.open_files([str(tmp_path / "missing.wav")])
-    qtbot.waitUntil(lambda: w.errors.current_text is not None, timeout=WAIT_MS)
-    assert "file not found" in w.errors.current_text
+    qtbot.waitUntil(lambda: message_text(w) is not None, timeout=WAIT_MS)
+    assert "file not found" in message_text(w)
     text = log_path().read_text(encoding="utf-8")
     assert "missing.wav: file not found" in text and "AudioError" in text  # with the traceback
     assert w.menu_actions["open_log"].text() == "Open &log file"

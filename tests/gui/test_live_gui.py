@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.support import live_fixtures
-from tests.support.gui_helpers import WAIT_MS, make_window
+from tests.support.gui_helpers import WAIT_MS, close_message, make_window, message_text
 from tests.support.live_fixtures import ScenePlayer, scene
 
 virtual_mic, beep_model = live_fixtures.virtual_mic, live_fixtures.beep_model
@@ -159,11 +159,11 @@ def test_live_without_input_device_says_so(qtbot, beep_model, monkeypatch):
     monkeypatch.setattr(sd, "query_devices", lambda *a, **k: [])
     w = make_window(qtbot, beep_model)
     live = w.dialogs.live()
-    qtbot.waitUntil(lambda: w.errors.current_text is not None, timeout=WAIT_MS)
-    assert "No microphone was found" in w.errors.current_text
+    qtbot.waitUntil(lambda: message_text(w) is not None, timeout=WAIT_MS)
+    assert "No microphone was found" in message_text(w)
     assert not live.controls.start_button.isEnabled()
     assert "No microphone" in live.controls.message.text()
-    w.errors.close_current()
+    close_message(w)
     live.close()
     assert w.isVisible()
 

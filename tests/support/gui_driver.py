@@ -16,7 +16,7 @@ T0 = time.perf_counter()
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from tests.support.gui_helpers import label_rows  # noqa: E402
+from tests.support.gui_helpers import close_message, label_rows  # noqa: E402
 
 
 def main() -> int:
@@ -116,7 +116,7 @@ def main() -> int:
     def record_shown():
         shot("07-record-dialog", opened["record"])
         opened["record"].reject()
-        window().errors.close_current()
+        close_message(window())
         finish()
 
     def finish():

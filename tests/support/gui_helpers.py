@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
     from app.gui.clip.labels_panel import LabelsPanel
     from app.gui.dialogs.model_picker import ModelPicker
     from app.gui.dialogs.train_plots import ConfusionTable
@@ -66,3 +68,25 @@ def join_reader(stream: FileStream, timeout_s: float) -> bool:
     """Wait up to `timeout_s` for the stream's reader thread to end; True when it has."""
     stream._thread.join(timeout_s)
     return not stream._thread.is_alive()
+
+
+def message_box(window: QWidget) -> QMessageBox | None:
+    """The message box the window shows now (the error reporter shows one at a time)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    return boxes[-1] if boxes else None
+
+
+def message_text(window: QWidget) -> str | None:
+    box = message_box(window)
+    return box.text() if box is not None else None
+
+
+def close_message(window: QWidget) -> None:
+    """Press OK on the message on screen, as a user would (the next queued one follows)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = message_box(window)
+    if box is not None:
+        box.button(QMessageBox.StandardButton.Ok).click()

@@ -48,3 +48,19 @@ def test_default_model_is_used_when_none_is_named(tiny_model):
     installed = model_store.import_model(str(tiny_model), "tiny", None)
     model_store.set_default_model(str(installed))
     assert load_classifier(None, "cpu").name == str(installed)
+
+
+@pytest.mark.parametrize("device, precision, message", [
+    pytest.param("cuda", "auto", "no CUDA GPU", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="a machine without CUDA")),
+    ("tpu9", "auto", "unknown device"),
+    ("cpu", "fp16", "not one of"),
+])
+def test_unusable_device_or_precision_is_a_clear_error(tiny_model, device, precision, message):
+    with pytest.raises(ModelError, match=message):
+        load_classifier(tiny_model, device, precision)
+
+
+def test_int8_without_a_device_runs_on_the_cpu(tiny_model):
+    clf = load_classifier(tiny_model, None, "int8")
+    assert clf.device.type == "cpu" and clf.precision == "int8"
