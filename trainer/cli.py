@@ -29,8 +29,9 @@ from trainer.data import (
     train_val_split,
 )
 from trainer.feature_cache import default_cache_dir
-from trainer.loop import RunData, train
+from trainer.loop import train
 from trainer.progress import JsonlReporter, Reporter, make_reporter
+from trainer.run_data import RunData
 from trainer.state import CHECKPOINT, RUN_FILE, read_json, write_json
 
 FOLDS_FILE = "folds.json"

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader
 
 from ast_core.accel.malloc_tuning import keep_freed_memory
 from ast_core.model.checkpoints import save_model
@@ -29,10 +28,9 @@ from ast_core.store.atomic import atomic_write
 from trainer import dist, metrics
 from trainer.augment import SpecAugment, mixup
 from trainer.config import TrainConfig
-from trainer.data import LabeledClip
-from trainer.feature_cache import FeatureCache, default_cache_dir, load_entry
 from trainer.models import initial_model
 from trainer.progress import Reporter
+from trainer.run_data import RunData, cached_sets, loaders
 from trainer.state import (
     BEST_WEIGHTS,
     CHECKPOINT,
@@ -43,72 +41,6 @@ from trainer.state import (
     seed_everything,
     set_rng_state,
 )
-
-
-@dataclass
-class RunData:
-    """The labels and the split a run trains on (kept in run.json so --resume sees the same)."""
-
-    labels: list[str]
-    multi_label: bool
-    train: list[LabeledClip]
-    val: list[LabeledClip]
-    test: list[LabeledClip] = field(default_factory=list)
-
-    def targets(self, clips: list[LabeledClip]) -> np.ndarray:
-        index = {name: i for i, name in enumerate(self.labels)}
-        y = np.zeros((len(clips), len(self.labels)), np.float32)
-        for row, clip in enumerate(clips):
-            y[row, [index[n] for n in clip.labels]] = 1.0
-        return y
-
-    def to_dict(self) -> dict[str, Any]:
-        def rows(clips: list[LabeledClip]) -> list:
-            return [[c.path, list(c.labels)] for c in clips]
-        return {"labels": self.labels, "multi_label": self.multi_label,
-                "train": rows(self.train), "val": rows(self.val), "test": rows(self.test)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunData:
-        def clips(rows: list) -> list[LabeledClip]:
-            return [LabeledClip(p, tuple(labels)) for p, labels in rows]
-        return cls(d["labels"], d["multi_label"], clips(d["train"]), clips(d["val"]),
-                   clips(d.get("test", [])))
-
-
-class CachedClips(Dataset):
-    """`(features (frames, mels), target (labels,))` pairs read from the feature cache."""
-
-    def __init__(self, entries: list[Path], targets: np.ndarray):
-        self.entries, self.targets = entries, torch.from_numpy(targets)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return load_entry(self.entries[i]), self.targets[i]
-
-
-class BalancedSampler(Sampler[int]):
-    """Class-balanced sampling with replacement (the reference's weights: sum over a clip's
-    labels of 1 / label count); the same draw on every rank, each rank taking its share."""
-
-    def __init__(self, targets: np.ndarray, seed: int, rank: int = 0, world: int = 1):
-        per_label = 1.0 / (targets.sum(0) + 0.01)
-        self.weights = torch.from_numpy((targets * per_label).sum(1)).double()
-        self.seed, self.rank, self.world, self.epoch = seed, rank, world, 0
-        self.num_samples = math.ceil(len(targets) / world)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_samples
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        draw = torch.multinomial(self.weights, self.num_samples * self.world, True, generator=g)
-        return iter(draw[self.rank :: self.world].tolist())
 
 
 def get_lr(cfg: TrainConfig, step: int, epoch: int, total_steps: int) -> float:
@@ -161,6 +93,111 @@ def evaluate(model, loader, device, amp, labels: list[str], bce: bool) -> dict[s
     return out
 
 
+@dataclass
+class RunState:
+    """What a restart restores besides weights, optimizer and RNGs (kept in checkpoint.pt)."""
+
+    epoch: int = 0  # the last finished epoch
+    step: int = 0  # optimizer steps so far: drives the learning-rate schedule
+    best: float = -math.inf  # best validation value (the metric, or -loss without one)
+    best_epoch: int = 0
+    bad: int = 0  # epochs since the best, for early stopping
+    wa_state: dict[str, torch.Tensor] = field(default_factory=dict)  # running mean of weights
+    wa_count: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_checkpoint(cls, ck: dict[str, Any]) -> RunState:
+        return cls(ck["epoch"], ck["scheduler"]["step"], ck["best_metric"], ck["best_epoch"],
+                   ck["bad_epochs"], ck["wa_state"], ck["wa_count"], ck["history"])
+
+    def to_checkpoint(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "scheduler": {"step": self.step},
+                "best_metric": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad,
+                "wa_state": self.wa_state, "wa_count": self.wa_count, "history": self.history}
+
+    def record(
+        self, epoch: int, value: float, row: dict[str, Any], average: torch.nn.Module | None
+    ) -> bool:
+        """Note a validated epoch: best value and early-stopping count, `average`'s weights
+        into the running mean (None: not averaged), its history `row`. True if the best yet."""
+        best = value > self.best
+        if best:
+            self.best, self.best_epoch, self.bad = value, epoch, 0
+        else:
+            self.bad += 1
+        if average is not None:
+            self.wa_count += 1
+            for k, v in average.state_dict().items():
+                v = v.detach().float().cpu()
+                prev = self.wa_state.get(k, v)
+                self.wa_state[k] = prev + (v - prev) / self.wa_count
+        self.epoch = epoch
+        self.history.append({"epoch": epoch, **row})
+        return best
+
+
+@dataclass
+class Fit:
+    """The model being trained and what updates it, the same objects for the whole run."""
+
+    model: torch.nn.Module  # wrapped in DistributedDataParallel under torchrun
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler | None  # fp16 autocast only
+    autocast: Any  # torch.autocast, or nullcontext without mixed precision
+    specaug: SpecAugment
+    device: torch.device
+    bce: bool  # multi-label BCE, else cross-entropy
+
+    @property
+    def module(self) -> torch.nn.Module:
+        """The model itself, unwrapped from DDP."""
+        ddp = isinstance(self.model, DistributedDataParallel)
+        return self.model.module if ddp else self.model
+
+
+def train_step(fit: Fit, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """One optimizer step on a batch `(batch, frames, mels)`, `(batch, labels)`; its loss."""
+    with fit.autocast:
+        loss = loss_fn(fit.model(x), y, fit.bce)
+    fit.optimizer.zero_grad(set_to_none=True)
+    if fit.scaler is not None:  # fp16: scale the loss, unscale before clipping
+        fit.scaler.scale(loss).backward()
+        fit.scaler.unscale_(fit.optimizer)
+    else:
+        loss.backward()
+    if cfg.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(fit.model.parameters(), cfg.grad_clip)
+    if fit.scaler is not None:
+        fit.scaler.step(fit.optimizer)
+        fit.scaler.update()
+    else:
+        fit.optimizer.step()
+    return loss
+
+
+def train_epoch(
+    fit: Fit, loader: DataLoader, cfg: TrainConfig, run: RunState, epoch: int,
+    total_steps: int, reporter: Reporter,
+) -> tuple[float, int, float]:
+    """One pass over this rank's share: (summed loss, samples seen, last learning rate)."""
+    pin = fit.device.type == "cuda"
+    fit.model.train()
+    loss_sum, seen, lr = 0.0, 0, cfg.lr
+    for i, (x, y) in enumerate(loader):
+        lr = get_lr(cfg, run.step, epoch, total_steps)
+        for group in fit.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = x.to(fit.device, non_blocking=pin), y.to(fit.device, non_blocking=pin)
+        x, y = mixup(x, y, cfg.mixup)  # mix first, then mask (as the reference does)
+        loss = train_step(fit, fit.specaug(x), y, cfg)
+        run.step += 1
+        loss_sum += loss.item() * len(x)
+        seen += len(x)
+        reporter.emit("batch", epoch=epoch, step=i + 1, steps=len(loader))
+    return loss_sum, seen, lr
+
+
 def train(
     cfg: TrainConfig,
     data: RunData,
@@ -175,22 +212,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     if device.type == "cpu":
         keep_freed_memory()  # activations and gradients reuse the heap's pages
-    bce = cfg.loss == "bce" or (cfg.loss == "auto" and data.multi_label)
     metric = "mAP" if data.multi_label else "accuracy"
-    amp = amp_dtype(cfg, device)
-    autocast = torch.autocast(device.type, dtype=amp) if amp else nullcontext()
-    scaler = torch.amp.GradScaler(device.type) if amp == torch.float16 else None
-
-    # -- features: decoded once and cached on disk; rank 0 fills the cache, the others read it
-    cache = FeatureCache(cache_dir or default_cache_dir(), cfg.fbank)
-    splits = {"train": data.train, "val": data.val, "test": data.test}
-    if d.main:
-        for name, clips in splits.items():
-            cache.prepare([c.path for c in clips],
-                          lambda i, n, s=name: reporter.emit("features", split=s, done=i, total=n))
-    dist.barrier(d)
-    sets = {name: CachedClips(cache.prepare([c.path for c in clips]), data.targets(clips))
-            for name, clips in splits.items()}
+    sets = cached_sets(cfg, data, cache_dir, reporter, d)
 
     # -- model and optimizer; the same seed on every rank gives the same initial weights
     seed_everything(cfg.seed)
@@ -198,138 +221,114 @@ def train(
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                         betas=(0.95, 0.999))  # the reference's betas
-    specaug = SpecAugment(cfg.freqm, cfg.timem)
-
-    # -- state that survives a restart
-    start_epoch, step, best, best_epoch, bad = 1, 0, -math.inf, 0, 0
-    wa_state: dict[str, torch.Tensor] = {}
-    wa_count, history = 0, []
-    if resume:
-        ck = load_checkpoint(out / CHECKPOINT)
-        model.load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        if scaler is not None and ck.get("scaler"):
-            scaler.load_state_dict(ck["scaler"])
-        start_epoch, step = ck["epoch"] + 1, ck["scheduler"]["step"]
-        best, best_epoch, bad = ck["best_metric"], ck["best_epoch"], ck["bad_epochs"]
-        wa_state, wa_count, history = ck["wa_state"], ck["wa_count"], ck["history"]
-        set_rng_state(ck["rng"][d.rank if d.rank < len(ck["rng"]) else 0])
-        if cfg.patience and bad >= cfg.patience:
-            start_epoch = cfg.epochs + 1  # it had stopped early: only export again
-    else:
+    amp = amp_dtype(cfg, device)
+    scaler = torch.amp.GradScaler(device.type) if amp == torch.float16 else None
+    run = _resume(out, model, optimizer, scaler, d) if resume else RunState()
+    if not resume:
         torch.manual_seed(cfg.seed + 1000 * d.rank)  # augmentation differs between ranks
-    raw_model = model
     if d.enabled:
         model = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda"
                                         else None)
+    fit = Fit(model, optimizer, scaler,
+              torch.autocast(device.type, dtype=amp) if amp else nullcontext(),
+              SpecAugment(cfg.freqm, cfg.timem), device,
+              bce=cfg.loss == "bce" or (cfg.loss == "auto" and data.multi_label))
 
-    # -- data order: a function of (seed, epoch) only, so a resumed epoch sees the same batches
-    train_y = sets["train"].targets.numpy()
-    sampler = (BalancedSampler(train_y, cfg.seed, d.rank, d.world) if cfg.balanced else
-               DistributedSampler(sets["train"], d.world, d.rank, shuffle=True, seed=cfg.seed))
-    pin = device.type == "cuda"
-    train_loader = DataLoader(sets["train"], cfg.batch_size, sampler=sampler, pin_memory=pin)
-    eval_loaders = {name: DataLoader(s, max(cfg.batch_size, 32), pin_memory=pin)
-                    for name, s in sets.items()}
-    steps_per_epoch = len(train_loader)
-    total_steps = steps_per_epoch * cfg.epochs
+    train_loader, eval_loaders = loaders(cfg, sets, d, device)
+    total_steps = len(train_loader) * cfg.epochs
+    stopped_early = bool(cfg.patience and run.bad >= cfg.patience)  # then only export again
+    start_epoch = cfg.epochs + 1 if stopped_early else run.epoch + 1
     reporter.emit("start", epochs=cfg.epochs, first_epoch=start_epoch, labels=data.labels,
                   train_clips=len(data.train), val_clips=len(data.val),
-                  test_clips=len(data.test), steps_per_epoch=steps_per_epoch,
+                  test_clips=len(data.test), steps_per_epoch=len(train_loader),
                   metric=metric, device=str(device), world=d.world, out=str(out),
                   config=cfg.to_dict())
 
     run_t0 = time.time()
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
-        sampler.set_epoch(epoch)
-        model.train()
-        loss_sum, seen = 0.0, 0
-        for i, (x, y) in enumerate(train_loader):
-            lr = get_lr(cfg, step, epoch, total_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = x.to(device, non_blocking=pin), y.to(device, non_blocking=pin)
-            x, y = mixup(x, y, cfg.mixup)  # mix first, then mask (as the reference does)
-            x = specaug(x)
-            with autocast:
-                loss = loss_fn(model(x), y, bce)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            step += 1
-            loss_sum += loss.item() * len(x)
-            seen += len(x)
-            reporter.emit("batch", epoch=epoch, step=i + 1, steps=steps_per_epoch)
+        train_loader.sampler.set_epoch(epoch)
+        loss_sum, seen, lr = train_epoch(fit, train_loader, cfg, run, epoch, total_steps,
+                                         reporter)
         train_loss = dist.mean_over_ranks(d, loss_sum, seen, device)
         train_seconds = time.time() - t0
 
         # every rank validates the whole set (simple; validation is small next to training)
-        val = evaluate(raw_model, eval_loaders["val"], device, autocast, data.labels, bce)
+        val = evaluate(fit.module, eval_loaders["val"], device, fit.autocast, data.labels,
+                       fit.bce)
+        averaged = cfg.wa_last and epoch > cfg.epochs - cfg.wa_last  # mean of the last N
+        row = {"train_loss": round(train_loss, 6), "lr": lr,
+               **{k: val[k] for k in ("accuracy", "mAP", "loss")}}
         value = val[metric] if val[metric] is not None else -val["loss"]
-        if value > best:
-            best, best_epoch, bad = value, epoch, 0
-            if d.main:
-                _save_weights(raw_model, out / BEST_WEIGHTS)
-        else:
-            bad += 1
-        if cfg.wa_last and epoch > cfg.epochs - cfg.wa_last:  # running mean of the last N
-            wa_count += 1
-            for k, v in raw_model.state_dict().items():
-                v = v.detach().float().cpu()
-                prev = wa_state.get(k, v)
-                wa_state[k] = prev + (v - prev) / wa_count
-        seconds = time.time() - t0
-        history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "lr": lr, **{
-            k: val[k] for k in ("accuracy", "mAP", "loss")}})
+        if run.record(epoch, value, row, fit.module if averaged else None) and d.main:
+            _save_weights(fit.module, out / BEST_WEIGHTS)
 
         rngs = dist.gather(d, rng_state())  # captured last, so resume continues from here
         if d.main:
-            done = epoch - start_epoch + 1
-            eta = (cfg.epochs - epoch) * (time.time() - run_t0) / done
+            eta = (cfg.epochs - epoch) * (time.time() - run_t0) / (epoch - start_epoch + 1)
             reporter.emit("epoch", epoch=epoch, epochs=cfg.epochs, train_loss=train_loss, lr=lr,
-                          val=val, metric=metric, best=best, best_epoch=best_epoch,
-                          seconds=round(seconds, 3), train_seconds=round(train_seconds, 3),
+                          val=val, metric=metric, best=run.best, best_epoch=run.best_epoch,
+                          seconds=round(time.time() - t0, 3),
+                          train_seconds=round(train_seconds, 3),
                           samples_per_s=round(len(data.train) / train_seconds, 2), eta_s=eta)
             save_checkpoint(out / CHECKPOINT, {
-                "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": {"step": step}, "scaler": scaler.state_dict() if scaler else {},
-                "rng": rngs, "epoch": epoch, "config": cfg.to_dict(), "metric": metric,
-                "best_metric": best, "best_epoch": best_epoch, "bad_epochs": bad,
-                "wa_state": wa_state, "wa_count": wa_count, "history": history,
+                "model": fit.module.state_dict(), "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict() if scaler else {}, "rng": rngs,
+                "config": cfg.to_dict(), "metric": metric, **run.to_checkpoint(),
             })
             reporter.emit("checkpoint", epoch=epoch, path=str(out / CHECKPOINT))
-        if cfg.patience and bad >= cfg.patience:
+        if cfg.patience and run.bad >= cfg.patience:
             break
+    return export(fit, run, out, data, cfg, metric, eval_loaders, reporter) if d.main else None
 
-    if not d.main:
-        return None
-    # -- the exported weights: the average of the last epochs (WA), else the best epoch's
-    if wa_count:
-        raw_model.load_state_dict(wa_state)
-        chosen = f"average of the last {wa_count} epochs"
+
+def _resume(
+    out: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    d: dist.Dist,
+) -> RunState:
+    """Load `out`'s checkpoint into the model, optimizer, scaler and this rank's RNGs."""
+    ck = load_checkpoint(out / CHECKPOINT)
+    model.load_state_dict(ck["model"])
+    optimizer.load_state_dict(ck["optimizer"])
+    if scaler is not None and ck.get("scaler"):
+        scaler.load_state_dict(ck["scaler"])
+    set_rng_state(ck["rng"][d.rank if d.rank < len(ck["rng"]) else 0])
+    return RunState.from_checkpoint(ck)
+
+
+def export(
+    fit: Fit,
+    run: RunState,
+    out: Path,
+    data: RunData,
+    cfg: TrainConfig,
+    metric: str,
+    eval_loaders: dict[str, DataLoader],
+    reporter: Reporter,
+) -> Path:
+    """Write `out/model` with the average of the last epochs (WA), else the best epoch's
+    weights, and the final val/test metrics in its config; returns the folder."""
+    model = fit.module
+    if run.wa_count:
+        model.load_state_dict(run.wa_state)
+        chosen = f"average of the last {run.wa_count} epochs"
     else:
-        raw_model.load_state_dict(load_file(out / BEST_WEIGHTS))
-        chosen = f"best epoch ({best_epoch}, val {metric} {best:.4f})"
-    final = {name: evaluate(raw_model, eval_loaders[name], device, autocast, data.labels, bce)
-             for name in ("val", "test") if len(sets[name])}
-    summary = {
-        "weights": chosen, "epochs_run": len(history), "best_epoch": best_epoch,
-        "metric": metric, "loss": "bce" if bce else "ce", "config": cfg.to_dict(),
-        "clips": {name: len(clips) for name, clips in splits.items()},
-        "history": history, "metrics": final,
+        model.load_state_dict(load_file(out / BEST_WEIGHTS))
+        chosen = f"best epoch ({run.best_epoch}, val {metric} {run.best:.4f})"
+    final = {
+        name: evaluate(model, eval_loaders[name], fit.device, fit.autocast, data.labels, fit.bce)
+        for name in ("val", "test") if len(eval_loaders[name].dataset)
     }
-    model_dir = save_model(out / MODEL_DIR, raw_model.cpu(), data.labels, cfg.fbank,
+    summary = {
+        "weights": chosen, "epochs_run": len(run.history), "best_epoch": run.best_epoch,
+        "metric": metric, "loss": "bce" if fit.bce else "ce", "config": cfg.to_dict(),
+        "clips": {name: len(clips) for name, clips in data.splits().items()},
+        "history": run.history, "metrics": final,
+    }
+    model_dir = save_model(out / MODEL_DIR, model.cpu(), data.labels, cfg.fbank,
                            extra={"training": summary})
     reporter.emit("done", model=str(model_dir), metrics=final, weights=chosen)
     return model_dir

@@ -64,11 +64,16 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def _list_devices() -> int:
-    import sounddevice as sd
+    from ast_core.errors import AstStudioError
+    from ast_core.live.microphone import input_devices
 
-    for i, d in enumerate(sd.query_devices()):
-        if d["max_input_channels"] > 0:
-            print(f"{i:3d}  {d['name']}  ({d['default_samplerate']:.0f} Hz)")
+    try:
+        devices = input_devices()
+    except AstStudioError as e:
+        print(f"ast-studio listen: {e}", file=sys.stderr)
+        return 2
+    for d in devices:
+        print(f"{d.index:3d}  {d.name}  ({d.default_rate:.0f} Hz)")
     return 0
 
 

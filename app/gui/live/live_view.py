@@ -47,6 +47,10 @@ class _Run:
 
 
 class LiveWindow(QWidget):
+    """Live tagging with the window's `classifier`: each run scores with a copy of its model at
+    the same device and precision (those chosen in Model ▸ Compute), its input fitted to the
+    window unless the user unticks that."""
+
     failed = Signal(object)  # an exception for the main window's error reporter
     result_shown = Signal(object)  # each LiveResult after it is on screen
 
