@@ -35,41 +35,21 @@ def user_data(tmp_path_factory, monkeypatch) -> Path:
     return folder
 
 
-def make_tiny_model(
-    folder: str | Path,
-    target_length: int = 128,
-    labels: list[str] | None = None,
-    depth: int = 2,
-    label_mode: str = "multi",
-    sharp_attention: bool = False,
-) -> Path:
-    """A random-init tiny AST (embed 192, `depth` blocks) saved in the one model format.
-
-    `sharp_attention` scales the query/key weights up so attention is peaky, as in a trained
-    model (a random model attends almost evenly, which draws an empty heatmap).
-    """
-    import torch
-
-    from ast_core.audio.features import FbankConfig
-    from ast_core.model.checkpoints import save_model
-    from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
-
-    labels = labels or TINY_LABELS
-    cfg = ModelConfig(embed_dim=192, depth=depth, num_heads=3, target_length=target_length,
-                      num_labels=len(labels), label_mode=label_mode)
-    torch.manual_seed(0)
-    model = AudioSpectrogramTransformer(cfg)
-    if sharp_attention:
-        with torch.no_grad():
-            for block in model.blocks:
-                block.attn.qkv.weight[: 2 * cfg.embed_dim] *= 6.0
-    return save_model(folder, model, labels, FbankConfig(target_length=target_length))
-
-
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny model with a 1.28-s window (128 frames), 5 labels; shared by the session."""
-    return make_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny")
+    from tests.support.model_factory import save_tiny_folder
+
+    return save_tiny_folder(tmp_path_factory.mktemp("tiny-model") / "tiny", labels=TINY_LABELS)
+
+
+@pytest.fixture(scope="session")
+def beep_model(tmp_path_factory) -> Path:
+    """The one trained test model: finds 1-kHz beeps in noise (see tests/support/beep_model.py);
+    trained once per session."""
+    from tests.support.beep_model import train_beep_model
+
+    return train_beep_model(tmp_path_factory.mktemp("beep-model") / "beep")
 
 
 @pytest.fixture

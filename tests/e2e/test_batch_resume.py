@@ -19,7 +19,6 @@ from app.gui.dialogs.batch_dialog import BatchDialog
 from ast_core.run.exports import RAVEN_COLUMNS
 from bench.common import write_long_recording
 from tests.support.audio_corpus import BAD_CASES, write_bad_corpus
-from tests.support.beep_model import train_beep_model
 from tests.support.gui_helpers import WAIT_MS
 
 GOOD = 8
@@ -38,9 +37,9 @@ def corpus(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return train_beep_model(tmp_path_factory.mktemp("beep") / "beep")
+@pytest.fixture
+def model(beep_model):
+    return beep_model
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import make_tiny_model
+from tests.conftest import TINY_LABELS
 from tests.support import gui_helpers
 from tests.support.audio_corpus import speak
+from tests.support.model_factory import save_tiny_folder
 
 ARTIFACTS = gui_helpers.ARTIFACTS / "gui"  # gitignored, never in the source tree
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,7 @@ def _run_app(out: Path, args: list[str], data_dir: Path) -> dict:
 
 
 def test_app_with_a_model(tmp_path, clips):
-    model = make_tiny_model(tmp_path / "sharp-tiny", target_length=256, sharp_attention=True)
+    model = save_tiny_folder(tmp_path / "sharp-tiny", TINY_LABELS, 256, sharp_attention=True)
     result = _run_app(ARTIFACTS / "with-model", [*clips, model], tmp_path / "data")
     print(f"\nwindow visible after {result['window_visible_s']:.2f} s, "
           f"model ready after {result['model_ready_s']:.2f} s")

@@ -19,7 +19,7 @@ from ast_core.run.loading import load_classifier
 from tests.support import live_fixtures
 from tests.support.live_fixtures import ScenePlayer, scene
 
-virtual_mic, beep_model = live_fixtures.virtual_mic, live_fixtures.beep_model
+virtual_mic = live_fixtures.virtual_mic
 ROOT = Path(__file__).resolve().parents[2]
 
 

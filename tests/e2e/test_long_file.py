@@ -21,7 +21,6 @@ import sys
 import pytest
 
 from bench.common import write_long_recording
-from tests.support.beep_model import train_beep_model
 
 HOUR = 3600.0
 BEEPS = [(61.25, 0.5), (900.0, 0.4), (1800.6, 0.6), (2710.3, 0.5), (3590.75, 0.5)]
@@ -55,8 +54,8 @@ def _beeps(result: dict) -> list[tuple[float, float]]:
 
 
 @pytest.mark.slow
-def test_one_hour_scan_finds_the_beeps_with_bounded_memory(tmp_path):
-    model = train_beep_model(tmp_path / "beep")
+def test_one_hour_scan_finds_the_beeps_with_bounded_memory(tmp_path, beep_model):
+    model = beep_model
     short = write_long_recording(tmp_path / "six minutes.wav", 360.0, BEEPS[:1])
     hour = write_long_recording(tmp_path / "one hour.wav", HOUR, BEEPS)
 

@@ -20,8 +20,9 @@ import pytest
 import soundfile as sf
 
 from ast_core.audio import SAMPLE_RATE
-from tests.conftest import make_tiny_model
+from tests.conftest import TINY_LABELS
 from tests.support.gui_helpers import make_window, wait_classified
+from tests.support.model_factory import save_tiny_folder
 
 TOL = 1e-5
 
@@ -40,7 +41,7 @@ def _write(path: Path, seconds: float, seed: int) -> str:
 @pytest.fixture(scope="module", params=["multi", "single"])
 def model(request, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp(f"model-{request.param}") / "tiny"
-    return make_tiny_model(folder, label_mode=request.param)  # a 1.28-s window
+    return save_tiny_folder(folder, TINY_LABELS, label_mode=request.param)  # a 1.28-s window
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,15 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from tests.conftest import make_tiny_model
 from tests.support.audio_corpus import write_tone
 from tests.support.gui_helpers import WAIT_MS, make_window
+from tests.support.model_factory import save_tiny_folder
 
 
 @pytest.fixture(scope="module")
 def audioset_shaped_model(tmp_path_factory):
     """AudioSet's 1024-frame (10.24-s) window, 10 blocks: 60 s is 11 windows of real work."""
-    return make_tiny_model(tmp_path_factory.mktemp("m") / "tiny-1024", target_length=1024,
+    return save_tiny_folder(tmp_path_factory.mktemp("m") / "tiny-1024", target_length=1024,
                            depth=10)
 
 

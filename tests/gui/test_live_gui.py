@@ -20,7 +20,7 @@ from tests.support import live_fixtures
 from tests.support.gui_helpers import WAIT_MS, close_message, make_window, message_text
 from tests.support.live_fixtures import ScenePlayer, scene
 
-virtual_mic, beep_model = live_fixtures.virtual_mic, live_fixtures.beep_model
+virtual_mic = live_fixtures.virtual_mic
 SOAK_S = float(os.environ.get("AST_LIVE_SOAK_S", "120"))
 RSS_GROWTH_MB = 25.0  # stated bound for the soak, after a 20-s (or a quarter) warm-up
 

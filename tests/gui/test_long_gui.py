@@ -18,17 +18,11 @@ from PySide6.QtWidgets import QFileDialog
 from app.gui.long import long_data
 from ast_core.run.exports import RAVEN_COLUMNS
 from bench.common import write_long_recording
-from tests.support.beep_model import train_beep_model
 from tests.support.gui_helpers import WAIT_MS, make_window
 
 SECONDS = 240.0
 BEEPS = [(20.25, 0.5), (95.0, 0.6), (180.5, 0.4)]
 HOP = 1.015 / 2  # the beep model's window is 100 frames (1.015 s); default hop: half
-
-
-@pytest.fixture(scope="module")
-def beep_model(tmp_path_factory):
-    return train_beep_model(tmp_path_factory.mktemp("beep") / "beep")
 
 
 @pytest.fixture(scope="module")

@@ -132,13 +132,6 @@ def virtual_mic():
     mic.stop()
 
 
-@pytest.fixture(scope="session")
-def beep_model(tmp_path_factory) -> Path:
-    from tests.support.beep_model import train_beep_model
-
-    return train_beep_model(tmp_path_factory.mktemp("beep-model") / "beep")
-
-
 class ScenePlayer:
     """Plays samples into the virtual mic from this process through a low-latency PortAudio
     output stream (pulled by PulseAudio, so no backlog can build up), and notes the monotonic

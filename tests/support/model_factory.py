@@ -29,13 +29,26 @@ def make_model(cfg: ModelConfig, seed: int = 0) -> AudioSpectrogramTransformer:
 
 
 def save_tiny_folder(
-    path: Path, labels: list[str] | None = None, target_length: int = 128, **kw
+    path: Path,
+    labels: list[str] | None = None,
+    target_length: int = 128,
+    sharp_attention: bool = False,
+    **kw,
 ) -> Path:
-    """A random tiny model folder in the one model format."""
+    """A random tiny model folder in the one model format (`kw` go to `tiny_config`:
+    depth, label_mode, strides).
+
+    `sharp_attention` scales the query/key weights up so attention is peaky, as in a trained
+    model (a random model attends almost evenly, which draws an empty heatmap).
+    """
     labels = labels or [f"sound {i}" for i in range(5)]
     cfg = tiny_config(target_length=target_length, num_labels=len(labels), **kw)
-    fbank = FbankConfig(target_length=target_length)
-    return save_model(path, make_model(cfg), labels, fbank)
+    model = make_model(cfg)
+    if sharp_attention:
+        with torch.no_grad():
+            for block in model.blocks:
+                block.attn.qkv.weight[: 2 * cfg.embed_dim] *= 6.0
+    return save_model(path, model, labels, FbankConfig(target_length=target_length))
 
 
 def reference_state_dict(model: AudioSpectrogramTransformer) -> dict[str, torch.Tensor]:

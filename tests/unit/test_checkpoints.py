@@ -159,6 +159,22 @@ def test_import_pth_and_safetensors_become_user_models(tmp_path, store):
     assert model_store.default_model().name == "as-st"
 
 
+def test_an_import_that_fails_its_check_leaves_nothing_behind(tmp_path, store, monkeypatch):
+    torch.save(reference_state_dict(make_model(tiny_config())), tmp_path / "m.pth")
+    written = []
+
+    def failing_check(path, *args, **kwargs):  # the load that checks the written folder
+        written.extend(p.name for p in path.iterdir())
+        raise ModelError(f"{path}: does not load")
+
+    monkeypatch.setattr(checkpoints, "load_model", failing_check)
+    with pytest.raises(ModelError, match="does not load"):
+        model_store.import_model(tmp_path / "m.pth", "broken")
+    assert "model.safetensors" in written  # it failed after the files were written
+    assert list(model_store.models_dir().iterdir()) == []
+    assert model_store.installed_models() == []
+
+
 def test_no_model_message_names_the_ways_out(store):
     assert model_store.default_model() is None
     msg = model_store.no_model_message()

@@ -18,7 +18,7 @@ import torch
 
 from ast_core.audio import SAMPLE_RATE
 from ast_core.run.classifier import Classifier
-from tests.support.beep_model import beep, noise, train_beep_model
+from tests.support.beep_model import beep, noise
 from tests.support.model_factory import tiny_config
 from tests.unit.test_model_parity import _hf_model
 
@@ -45,9 +45,9 @@ def test_cuda_fp32_logits_match_transformers_on_cuda(tmp_path):
         assert (clf.model(x) - ref).abs().max() <= 1e-4
 
 
-@pytest.fixture(scope="module")
-def beep_folder(tmp_path_factory):
-    return train_beep_model(tmp_path_factory.mktemp("beep") / "model")
+@pytest.fixture
+def beep_folder(beep_model):
+    return beep_model
 
 
 def test_cuda_scores_equal_cpu_scores_and_bf16_agrees(beep_folder):

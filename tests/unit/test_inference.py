@@ -127,10 +127,10 @@ def test_grid_to_frames_averages_overlapping_patches():
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
-def test_reduced_precision_agrees_with_fp32_on_a_model_with_real_answers(tmp_path, precision):
-    from tests.support.beep_model import beep, noise, train_beep_model
+def test_reduced_precision_agrees_with_fp32_on_a_model_with_real_answers(beep_model, precision):
+    from tests.support.beep_model import beep, noise
 
-    folder = train_beep_model(tmp_path / "beep")
+    folder = beep_model
     fp32 = Classifier.load(folder, "cpu", precision="fp32")
     fast = Classifier.load(folder, "cpu", precision=precision)
     assert fast.precision == precision and fast.model.head.weight.dtype == torch.float32

@@ -32,7 +32,7 @@ from tests.support.live_fixtures import ScenePlayer, chirp_clip, scene, tone_ons
 
 WINDOW, HOP = 1.0, 0.25
 TRANSPORT_S = 0.10  # stated tolerance: PulseAudio transport + 20-ms blocks, outside vs inside
-virtual_mic, beep_model = live_fixtures.virtual_mic, live_fixtures.beep_model
+virtual_mic = live_fixtures.virtual_mic
 
 
 def collapse(labels: list[str]) -> list[str]:
