@@ -15,7 +15,13 @@ from tests.support.gui_helpers import (
     make_window,
     message_text,
 )
-from tests.support.live_fixtures import ScenePlayer, chirp_clip, scene, tone_onset
+from tests.support.live_fixtures import (
+    ScenePlayer,
+    chirp_clip,
+    refuse_model_rate,
+    scene,
+    tone_onset,
+)
 
 virtual_mic = live_fixtures.virtual_mic
 N = 24_000  # the fed clip: 1.5 s at 16 kHz
@@ -60,19 +66,11 @@ def test_recording_at_the_device_rate_opens_like_a_file_at_that_rate(
         qtbot, alsa_file_mic, tiny_model, tmp_path, monkeypatch):
     """A device that refuses 16 kHz is recorded at its own rate; the window resamples the take
     with the same resampler as a file, so both give the same samples."""
-    import sounddevice as sd
     import soundfile as sf
 
     from ast_core.audio.decode import load_audio
 
-    real = sd.InputStream
-
-    def no_16k(*args, samplerate=None, **kwargs):
-        if samplerate == SAMPLE_RATE:
-            raise sd.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
-        return real(*args, samplerate=samplerate, **kwargs)
-
-    monkeypatch.setattr(sd, "InputStream", no_16k)
+    refuse_model_rate(monkeypatch)
     fed = chirp_clip(N)
     alsa_file_mic(fed)
     w = make_window(qtbot, tiny_model)

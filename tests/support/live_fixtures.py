@@ -208,3 +208,19 @@ def tone_onset(x: np.ndarray, rate: int, freq: float = 1000.0, level: float = 0.
     ref = np.exp(2j * np.pi * freq * np.arange(f) / rate)
     amp = 2 * np.abs((x[: n * f].reshape(n, f) * ref).sum(1)) / f
     return int(np.argmax(amp > level)) * f
+
+
+def refuse_model_rate(monkeypatch) -> None:
+    """Make every input device refuse 16 kHz, as many USB microphones do (PortAudio's error)."""
+    import sounddevice as sd
+
+    from ast_core.audio import SAMPLE_RATE
+
+    real = sd.InputStream
+
+    def no_16k(*args, samplerate=None, **kwargs):
+        if samplerate == SAMPLE_RATE:
+            raise sd.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
+        return real(*args, samplerate=samplerate, **kwargs)
+
+    monkeypatch.setattr(sd, "InputStream", no_16k)

@@ -28,7 +28,13 @@ from ast_core.live.take import Take
 from ast_core.live.threads import live_threads, torch_threads
 from ast_core.run.classifier import Classifier
 from tests.support import live_fixtures
-from tests.support.live_fixtures import ScenePlayer, chirp_clip, scene, tone_onset
+from tests.support.live_fixtures import (
+    ScenePlayer,
+    chirp_clip,
+    refuse_model_rate,
+    scene,
+    tone_onset,
+)
 
 WINDOW, HOP = 1.0, 0.25
 TRANSPORT_S = 0.10  # stated tolerance: PulseAudio transport + 20-ms blocks, outside vs inside
@@ -255,16 +261,8 @@ def test_analysis_slower_than_the_hop_drops_stale_windows_without_backlog(beep_m
 
 def test_native_rate_capture_is_resampled(virtual_mic, beep_model, monkeypatch):
     """A device that refuses 16 kHz: capture at its own rate, resample in the analysis step."""
-    import sounddevice as sd
 
-    real = sd.InputStream
-
-    def no_16k(*args, samplerate=None, **kwargs):
-        if samplerate == SAMPLE_RATE:
-            raise sd.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
-        return real(*args, samplerate=samplerate, **kwargs)
-
-    monkeypatch.setattr(sd, "InputStream", no_16k)
+    refuse_model_rate(monkeypatch)
     samples, marks = scene([(1.5, False), (2.0, True)])
     mic = MicStream("pulse")
     mic.start()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 from app.gui.widgets.attention_overlay import AttentionOverlay
 from app.gui.widgets.audio_data import Spectrogram
 from app.gui.widgets.mel_axis import MelAxis
+from app.gui.widgets.waveform_view import place_cursor
 
 COLORMAPS = ["viridis", "magma", "inferno", "plasma", "cividis", "turbo", "CET-L1"]
 
@@ -93,8 +94,4 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.colorbar.setColorMap(cmap)
 
     def set_cursor(self, seconds: float | None) -> None:
-        if seconds is None:
-            self.cursor.hide()
-        else:
-            self.cursor.setValue(seconds)
-            self.cursor.show()
+        place_cursor(self.cursor, seconds)

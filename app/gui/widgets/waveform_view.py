@@ -8,6 +8,15 @@ from PySide6.QtWidgets import QWidget
 from app.gui.widgets.audio_data import Envelope
 
 
+def place_cursor(cursor: pg.InfiniteLine, seconds: float | None) -> None:
+    """Show the playback cursor at `seconds`, or hide it for None."""
+    if seconds is None:
+        cursor.hide()
+    else:
+        cursor.setValue(seconds)
+        cursor.show()
+
+
 class WaveformView(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -37,8 +46,4 @@ class WaveformView(pg.PlotWidget):
         self.getPlotItem().setYRange(-peak, peak, padding=0.05)
 
     def set_cursor(self, seconds: float | None) -> None:
-        if seconds is None:
-            self.cursor.hide()
-        else:
-            self.cursor.setValue(seconds)
-            self.cursor.show()
+        place_cursor(self.cursor, seconds)
