@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.cli.classify import PRECISIONS
+from ast_core.accel import PRECISIONS
 
 
 def add_parser(sub: Any) -> None:

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ast_core.accel import PRECISIONS
+
 PRECISION_HELP = ("auto: bf16 where the hardware has it natively, else fp32; int8: dynamic int8 "
                   "linear layers on the CPU (faster, scores further from fp32)")
-PRECISIONS = ["auto", "fp32", "bf16", "int8"]
 
 
 def add_parser(sub: Any) -> None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.cli.classify import PRECISION_HELP, PRECISIONS
+from app.cli.classify import PRECISION_HELP
+from ast_core.accel import PRECISIONS
 from ast_core.audio import SAMPLE_RATE
 
 

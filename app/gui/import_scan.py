@@ -3,9 +3,10 @@
 Once PySide6 is loaded, each new module goes through `shibokensupport.feature._mod_uses_pyside`,
 which reads the module's source with `inspect.getsource` to look for "PySide6" (for PySide's
 opt-in `from __feature__ import ...`). For the 2,300 modules that torch, timm and torchvision
-bring, that took 0.35-0.5 s of the model's start-up on a 2-core machine, and `linecache` kept
-all 48 MB of their source in memory for good. `quick_pyside_scan` answers the same question
-from each file's bytes and leaves `linecache` alone.
+bring, that is a noticeable part of the model's start-up, and `linecache` kept all of their
+source in memory for good (the README's start-up section has the figures).
+`quick_pyside_scan` answers the same question from each file's bytes and leaves `linecache`
+alone.
 """
 
 from __future__ import annotations

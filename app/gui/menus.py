@@ -53,7 +53,7 @@ DEVICES = {
     "cuda": "NVIDIA GPU (CUDA)",
     "mps": "Apple GPU (MPS)",
 }
-PRECISIONS = {
+PRECISION_NAMES = {  # one entry for each of ast_core.accel.PRECISIONS (a test checks)
     "auto": "Automatic precision (bf16 where the hardware has it, else fp32)",
     "fp32": "fp32 (exact)",
     "bf16": "bf16",
@@ -79,7 +79,7 @@ MENUS: tuple[tuple[str, tuple[Item, ...]], ...] = (
         Submenu("compute", "Co&mpute", (
             Choices("compute_device", DEVICES, "choose_compute"),
             SEPARATOR,
-            Choices("precision", PRECISIONS, "choose_compute"),
+            Choices("precision", PRECISION_NAMES, "choose_compute"),
         )),
     )),
     ("&Play", (

@@ -13,12 +13,14 @@ import torch
 import torch.nn.functional as F
 from torchaudio.compliance import kaldi
 
+from ast_core.audio import SAMPLE_RATE
+
 
 @dataclass(frozen=True)
 class FbankConfig:
     """Everything needed to turn 16 kHz audio into the model's input spectrogram."""
 
-    sample_rate: int = 16_000
+    sample_rate: int = SAMPLE_RATE
     num_mel_bins: int = 128
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0

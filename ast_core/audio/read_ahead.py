@@ -1,9 +1,9 @@
 """Overlap waiting with the model: the next items of an iterator are produced on a thread.
 
 For work that waits rather than computes (reading the next files of a batch from a disk or a
-network share). Decoding ahead on a thread was measured and dropped: on a 2-core CPU whose
-cores the model already fills it made a folder of 44.1-kHz MP3s 15 % slower and a long file's
-scan 3-5 % slower (`ast_core.run.batch.run_batch`).
+network share). Decoding ahead on a thread was measured and dropped: when the model already
+fills the cores, it made folders and long files slower (figures in the README;
+`ast_core.run.batch.run_batch` uses this module).
 """
 
 from __future__ import annotations

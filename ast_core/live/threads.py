@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 def live_threads() -> int:
     """Torch threads for live analysis: all cores but one, left to audio, drawing and the OS
-    (on a busy 2-core machine two spinning threads made a 3-ms window take 350 ms)."""
+    (on a busy machine, threads spinning on every core made a short window many times slower)."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 

@@ -14,48 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ast_core.accel import onednn
-from ast_core.accel.cpu_linear import pack_linears
 from ast_core.accel.device import pick_device
-from ast_core.accel.int8 import quantize_blocks
-from ast_core.accel.malloc_tuning import keep_freed_memory
+from ast_core.accel.prepare import prepare_for_inference
 from ast_core.audio.decode import iter_blocks
 from ast_core.audio.features import compute_fbank, features, normalize
 from ast_core.model import attention_map
 from ast_core.model.checkpoints import LoadedModel, load_model
 from ast_core.run.windows import WindowScores, iter_windows, to_samples, window_and_hop
 from ast_core.store.model_store import resolve
-
-
-def supports_bf16(device: torch.device) -> bool:
-    """Whether bf16 matrix maths is native here (AVX512-BF16/AMX CPUs, recent GPUs)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:  # torch's own CPU feature probe
-            return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-        except AttributeError:
-            return False
-    return False
-
-
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
-_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16"}
-
-
-def pick_precision(device: torch.device, preference: str = "auto") -> torch.dtype:
-    """Dtype of the weights and activations.
-
-    `auto`: bf16 where the hardware does it natively, else fp32; `fp32`/`bf16` force one;
-    `int8` (CPU only) keeps fp32 activations around dynamic int8 linear layers.
-    """
-    if preference not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {preference!r}")
-    if preference == "int8" and device.type != "cpu":
-        raise ValueError(f"int8 precision runs on the CPU only, not on {device.type}")
-    if preference in ("fp32", "int8") or (preference == "auto" and not supports_bf16(device)):
-        return torch.float32
-    return torch.bfloat16
 
 
 @dataclass
@@ -89,19 +55,9 @@ class Classifier:
     ):
         self.loaded = loaded
         self.device = pick_device(str(device) if device else None)
-        if self.device.type == "cpu":
-            keep_freed_memory()  # activations reuse freed heap pages: faster than fresh ones
-        self.dtype = pick_precision(self.device, precision)
-        self.precision = "int8" if precision == "int8" else _NAMES[self.dtype]  # fp32|bf16|int8
-        self.model = loaded.model.to(self.device, self.dtype).eval()
-        if precision == "int8":
-            bf16 = supports_bf16(self.device)
-            quantize_blocks(self.model, torch.bfloat16 if bf16 else torch.float32)
-        elif self.device.type == "cpu" and onednn.available(self.dtype):
-            pack_linears(self.model)
-        # the classifier head stays fp32: it is tiny, and it keeps scores close to fp32's
-        self.model.head_norm.float()
-        self.model.head.float()
+        self.model, self.dtype, self.precision = prepare_for_inference(
+            loaded.model, self.device, precision
+        )
         self.labels = loaded.labels
         self.fbank = loaded.fbank
         self.name = loaded.source

@@ -57,8 +57,8 @@ def _checked_device(device: str | None, precision: str) -> str | None:
     """
     import torch
 
+    from ast_core.accel import PRECISIONS
     from ast_core.errors import ModelError
-    from ast_core.run.classifier import PRECISIONS
 
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")

@@ -37,7 +37,7 @@ def corpus(tmp_path_factory):
     return root
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def model(beep_model):
     return beep_model
 

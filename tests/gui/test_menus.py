@@ -73,3 +73,10 @@ def test_import_a_model_file_opens_the_picker_and_asks_for_the_file(qtbot, monke
     assert len(pickers) == 1
     qtbot.waitUntil(lambda: "installed" in pickers[0].status.text(), timeout=WAIT_MS)
     pickers[0].reject()
+
+
+def test_compute_menu_offers_every_precision_the_core_runs():
+    from app.gui.menus import PRECISION_NAMES
+    from ast_core.accel import PRECISIONS
+
+    assert tuple(PRECISION_NAMES) == PRECISIONS

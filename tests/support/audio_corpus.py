@@ -182,3 +182,13 @@ def speak(path: str | Path, text: str, voice: str = "en-us", rate_wpm: int = 150
         check=True, capture_output=True,
     )
     return path
+
+
+def write_noisy_tone(path, seconds: float, rate: int, channels: int = 1, **kwargs):
+    """A 440-Hz tone plus noise (so a misplaced sample cannot match), any container."""
+    rng = np.random.default_rng(rate + channels)
+    n = round(seconds * rate)
+    x = 0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / rate) + 0.05 * rng.standard_normal(n)
+    data = np.stack([x * (c + 1) / channels for c in range(channels)], axis=1)
+    sf.write(path, data.astype(np.float32), rate, **kwargs)
+    return path

@@ -73,7 +73,10 @@ def test_one_file_at_a_time_gives_the_batched_results(clf, short_clips, tmp_path
         assert [t["label"] for t in alone["top"]] == [t["label"] for t in together["top"]]
         assert [t["score"] for t in alone["top"]] == pytest.approx(
             [t["score"] for t in together["top"]], abs=1e-5)
-        assert alone["events"] == together["events"]
+        strip = [{k: v for k, v in e.items() if k != "score"} for e in alone["events"]]
+        assert strip == [{k: v for k, v in e.items() if k != "score"} for e in together["events"]]
+        assert [e["score"] for e in alone["events"]] == pytest.approx(
+            [e["score"] for e in together["events"]], abs=1e-5)  # batching moves the last bits
 
 
 def test_a_long_file_is_its_windows_pooled_with_events_on_and_off(clf, tmp_path):

@@ -1,7 +1,7 @@
 """Inference and training on a CUDA GPU: the same answers as the CPU and as transformers.
 
 These run only where torch sees a CUDA device (the project's CI machine has none); run them
-there with `python -m pytest tests/test_cuda.py`.
+there with `python -m pytest tests/unit/test_cuda.py`.
 """
 
 from __future__ import annotations
@@ -45,36 +45,31 @@ def test_cuda_fp32_logits_match_transformers_on_cuda(tmp_path):
         assert (clf.model(x) - ref).abs().max() <= 1e-4
 
 
-@pytest.fixture
-def beep_folder(beep_model):
-    return beep_model
-
-
-def test_cuda_scores_equal_cpu_scores_and_bf16_agrees(beep_folder):
+def test_cuda_scores_equal_cpu_scores_and_bf16_agrees(beep_model):
     clips = _clips(8, 16400)
-    cpu = Classifier.load(beep_folder, "cpu", precision="fp32").score_batch(clips)
-    gpu = Classifier.load(beep_folder, "cuda", precision="fp32")
+    cpu = Classifier.load(beep_model, "cpu", precision="fp32").score_batch(clips)
+    gpu = Classifier.load(beep_model, "cuda", precision="fp32")
     assert np.abs(gpu.score_batch(clips) - cpu).max() <= 1e-4
-    bf16 = Classifier.load(beep_folder, "cuda")  # auto: bf16 on GPUs that have it
+    bf16 = Classifier.load(beep_model, "cuda")  # auto: bf16 on GPUs that have it
     assert bf16.precision == "bf16"
     fast = bf16.score_batch(clips)
     assert np.abs(fast - cpu).max() <= 0.02 and (fast.argmax(1) == cpu.argmax(1)).all()
     assert cpu[::2, 0].min() > 0.9  # the beeps are heard
 
 
-def test_cuda_long_audio_in_batches_equals_one_window_at_a_time(beep_folder):
+def test_cuda_long_audio_in_batches_equals_one_window_at_a_time(beep_model):
     wav = np.concatenate(list(_clips(12, SAMPLE_RATE)))  # 12 s, beeps in every other second
-    gpu = Classifier.load(beep_folder, "cuda", precision="fp32")
+    gpu = Classifier.load(beep_model, "cuda", precision="fp32")
     assert gpu.batch_size > 2
     batched = gpu.score_windows(wav, 1.0, 0.25)
     single = gpu.score_windows(wav, 1.0, 0.25, batch_size=1)
-    cpu = Classifier.load(beep_folder, "cpu", precision="fp32").score_windows(wav, 1.0, 0.25)
+    cpu = Classifier.load(beep_model, "cpu", precision="fp32").score_windows(wav, 1.0, 0.25)
     assert len(batched.starts) == 45 and np.array_equal(batched.starts, cpu.starts)
     assert np.abs(batched.scores - single.scores).max() <= 1e-4
     assert np.abs(batched.scores - cpu.scores).max() <= 1e-4
 
 
-def test_cuda_folder_files_scored_together_equal_cpu_one_by_one(beep_folder, tmp_path):
+def test_cuda_folder_files_scored_together_equal_cpu_one_by_one(beep_model, tmp_path):
     from ast_core.run.batch import analyse_files, run_batch
 
     clips = _clips(11, SAMPLE_RATE)
@@ -84,8 +79,8 @@ def test_cuda_folder_files_scored_together_equal_cpu_one_by_one(beep_folder, tmp
         sf.write(paths[-1], clip[: SAMPLE_RATE // 2 + i * SAMPLE_RATE // 20], SAMPLE_RATE)
     (tmp_path / "bad.wav").write_text("not audio")
     paths.insert(4, str(tmp_path / "bad.wav"))
-    cpu = Classifier.load(beep_folder, "cpu", precision="fp32")
-    gpu = Classifier.load(beep_folder, "cuda", precision="fp32")
+    cpu = Classifier.load(beep_model, "cpu", precision="fp32")
+    gpu = Classifier.load(beep_model, "cuda", precision="fp32")
     groups: list[int] = []
 
     def analyse(group: list[str]) -> list[dict]:

@@ -223,7 +223,7 @@ def test_bf16_where_onednn_has_no_bf16_runs_plain_linears_and_bmm_attention(
 
 
 def test_precision_auto_follows_the_hardware():
-    from ast_core.run.classifier import pick_precision, supports_bf16
+    from ast_core.accel.prepare import pick_precision, supports_bf16
 
     cpu = torch.device("cpu")
     assert pick_precision(cpu, "fp32") == torch.float32

@@ -74,6 +74,12 @@ class TrainDialog(QDialog):
         self.report_view = QPlainTextEdit(readOnly=True, maximumHeight=130)
         self.status = QLabel(wordWrap=True)
 
+        options = self._option_widgets()
+        log_box = self._run_widgets()
+        self._lay_out(browse, options, log_box)
+
+    def _option_widgets(self) -> QFormLayout:
+        """The run's options (the advanced ones in a collapsible box); returns the main form."""
         self.init = QComboBox()
         self.init.addItems(["imagenet", "audioset", "scratch"])
         self.size = QComboBox()
@@ -110,7 +116,10 @@ class TrainDialog(QDialog):
         advanced.addRow("Seed", self.seed)
         self.advanced = QCollapsible("Advanced")
         self.advanced.addWidget(advanced_box)
+        return options
 
+    def _run_widgets(self) -> QCollapsible:
+        """Buttons, progress, curves, confusion matrix; returns the collapsible log."""
         self.start_button = QPushButton("Start", enabled=False, clicked=self.start)
         self.cancel_button = QPushButton("Cancel", enabled=False, clicked=self.cancel)
         self.resume_button = QPushButton("Resume", enabled=False, clicked=self.resume)
@@ -123,7 +132,9 @@ class TrainDialog(QDialog):
         self.log_view.setMaximumBlockCount(500)
         log_box = QCollapsible("Log")
         log_box.addWidget(self.log_view)
+        return log_box
 
+    def _lay_out(self, browse: QPushButton, options: QFormLayout, log_box: QCollapsible) -> None:
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
