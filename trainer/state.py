@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ast_core.errors import AstStudioError
+from ast_core.store import json_files
 from ast_core.store.atomic import atomic_write, atomic_write_text
 
 CHECKPOINT = "checkpoint.pt"
@@ -34,12 +35,8 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path.parent}: nothing to resume (no {path.name})") from None
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: unreadable ({e})") from None
+    return json_files.read_json(path, CheckpointError,
+                                f"{path.parent}: nothing to resume (no {path.name})")
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from ast_core.errors import ModelError
 from ast_core.model.adapt import clean_state_dict, resample_pos_embed
 from ast_core.model.transformer import AudioSpectrogramTransformer, ModelConfig
 from ast_core.store.atomic import atomic_write, atomic_write_text
+from ast_core.store.json_files import read_json
 
 FORMAT_VERSION = 1
 _HF = "audio_spectrogram_transformer."
@@ -197,12 +198,7 @@ def save_model(
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path.parent}: not a model folder (no {path.name})") from None
-    except (OSError, ValueError) as e:
-        raise ModelError(f"{path}: unreadable ({e})") from None
+    return read_json(path, ModelError, f"{path.parent}: not a model folder (no {path.name})")
 
 
 def _configs_from_hf(config: dict, pre: dict | None) -> tuple[ModelConfig, FbankConfig]:
